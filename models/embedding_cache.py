@@ -1,0 +1,29 @@
+"""Disk cache of embeddings for training and evaluation runs over public data sets."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from models.encoder import Encoder
+
+DEFAULT_CACHE_DIR = Path("var/cache/embeddings")
+
+
+def embed_cached(encoder: Encoder, texts: Sequence[str], cache_dir: Path | None = DEFAULT_CACHE_DIR) -> np.ndarray:
+    """Encode `texts`, reusing an earlier run's vectors for the very same list of texts."""
+    if cache_dir is None:
+        return encoder.encode(texts)
+    digest = hashlib.sha256("\x1f".join(texts).encode("utf-8")).hexdigest()[:24]
+    path = Path(cache_dir) / f"{digest}-{len(texts)}.npy"
+    if path.exists():
+        return np.load(path, allow_pickle=False)
+    vectors = encoder.encode(texts)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.npy")
+    np.save(tmp, vectors, allow_pickle=False)
+    tmp.replace(path)
+    return vectors
