@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable, Protocol, Sequence
 
 import numpy as np
+
+from models.encoder import Encoder
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,3 +35,52 @@ class TurnAnalysis:
         if len(self.intents) < 2:
             return self.top_confidence
         return self.intents[0][1] - self.intents[1][1]
+
+
+class IntentRanker(Protocol):
+    def rank(self, embeddings: np.ndarray, k: int = 3) -> list[tuple[tuple[str, float], ...]]: ...
+
+    def out_of_scope(self, embeddings: np.ndarray) -> np.ndarray: ...
+
+
+# A head maps a batch of embeddings (n, dim) to one probability per row (n,).
+ProbabilityHead = Callable[[np.ndarray], np.ndarray]
+
+
+class Analyzer:
+    """One encoder pass for a batch of messages, then every cheap head on the same embeddings."""
+
+    def __init__(
+        self,
+        encoder: Encoder,
+        negative: ProbabilityHead,
+        human_request: ProbabilityHead,
+        intents: IntentRanker,
+        top_k: int = 3,
+    ) -> None:
+        self.encoder = encoder
+        self._negative = negative
+        self._human_request = human_request
+        self._intents = intents
+        self._top_k = top_k
+
+    def analyze(self, texts: Sequence[str]) -> list[TurnAnalysis]:
+        embeddings = self.encoder.encode(texts)
+        return self.analyze_embeddings(texts, embeddings)
+
+    def analyze_embeddings(self, texts: Sequence[str], embeddings: np.ndarray) -> list[TurnAnalysis]:
+        negative = self._negative(embeddings)
+        human = self._human_request(embeddings)
+        ranked = self._intents.rank(embeddings, k=self._top_k)
+        oos = self._intents.out_of_scope(embeddings)
+        return [
+            TurnAnalysis(
+                text=text,
+                embedding=embeddings[i],
+                negative=float(negative[i]),
+                human_request=float(human[i]),
+                intents=ranked[i],
+                out_of_scope=float(oos[i]),
+            )
+            for i, text in enumerate(texts)
+        ]

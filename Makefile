@@ -1,0 +1,36 @@
+# Two commands: `make run` starts the service, `make test` runs the tests. Both set everything up first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# The CPU build of torch is installed on its own and first: an unpinned torch would pull a CUDA build of several GB.
+TORCH := torch==2.13.0
+
+.PHONY: run test bench clean
+
+run: $(VENV)/.installed
+	$(BIN)/escalator serve
+
+test: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.torch: | $(VENV)/bin/python
+	$(BIN)/python -m pip install --quiet $(TORCH)
+	touch $@
+
+$(VENV)/.installed: pyproject.toml $(VENV)/.torch
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml $(VENV)/.torch
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@ $(VENV)/.installed
+
+bench: $(VENV)/.installed-dev
+	$(BIN)/python -m bench.run_all
+
+clean:
+	rm -rf $(VENV) var test-artifacts

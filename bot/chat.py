@@ -1,0 +1,192 @@
+"""The customer websocket, /ws/chat: the protocol of docs/protocol.md on top of Conversations."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+import time
+import uuid
+from typing import Any
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocketState
+
+from bot.conversations import Conversations
+from bot.protocol import Hello, Message, ProtocolError, Typing, parse_frame
+from bot.rate_limit import TokenBucket
+from bot.settings import ServerSettings
+from handoff.relay import RESYNC, conversation_topic
+
+logger = logging.getLogger(__name__)
+
+CLOSE_POLICY = 1008
+CLOSE_TOO_BIG = 1009
+HELLO_TIMEOUT_S = 15.0
+TYPING_EVERY_S = 1.0  # relay at most one typing frame a second per connection
+
+router = APIRouter()
+
+
+def origin_allowed(websocket: WebSocket, allowed: list[str]) -> bool:
+    """Browsers always send Origin: accept our own origin and the configured ones.
+
+    A client without Origin is not a browser, so cross-site hijacking does not apply to it.
+    """
+    origin = websocket.headers.get("origin")
+    if origin is None:
+        return True
+    if "*" in allowed or origin in allowed:
+        return True
+    host = websocket.headers.get("host", "")
+    return urlsplit(origin).netloc == host and host != ""
+
+
+@router.websocket("/ws/chat")
+async def customer_socket(websocket: WebSocket) -> None:
+    settings: ServerSettings = websocket.app.state.settings.server
+    if not origin_allowed(websocket, settings.allowed_origins):
+        # Closing before accept refuses the handshake (HTTP 403).
+        await websocket.close(code=CLOSE_POLICY)
+        return
+    await websocket.accept()
+    connection = CustomerConnection(websocket, websocket.app.state.conversations, settings)
+    try:
+        await connection.serve()
+    except WebSocketDisconnect:
+        pass
+    finally:
+        await connection.stop()
+
+
+class CustomerConnection:
+    """One customer socket: a reader of client frames and a single writer of server frames."""
+
+    def __init__(self, websocket: WebSocket, conversations: Conversations, settings: ServerSettings) -> None:
+        self.websocket = websocket
+        self.conversations = conversations
+        self.settings = settings
+        self.id = uuid.uuid4().hex
+        self.bucket = TokenBucket(settings.rate_burst, settings.rate_per_second)
+        self.outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.conversation_id: str | None = None
+        self.last_sent = 0
+        self._last_typing = 0.0
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def serve(self) -> None:
+        self._tasks.append(asyncio.create_task(self._write()))
+        hello = await self._await_hello()
+        if hello is None:
+            return
+        info, token, resumed = await self.conversations.open(
+            hello.conversation_id, hello.resume_token, hello.customer.model_dump(exclude_none=True) if hello.customer else {}
+        )
+        self.conversation_id = info.id
+        self.last_sent = hello.last_seq if resumed else 0
+        await self.outbox.put(
+            {"type": "welcome", "conversation_id": info.id, "resume_token": token, "state": info.state.value, "resumed": resumed}
+        )
+        subscribed = asyncio.Event()
+        self._tasks.append(asyncio.create_task(self._forward(subscribed)))
+        await subscribed.wait()
+        while True:
+            frame = await self._next_frame()
+            if frame is None:
+                continue
+            if isinstance(frame, Message):
+                message, _ = await self.conversations.receive(info.id, frame.client_msg_id, frame.text)
+                await self.outbox.put({"type": "ack", "client_msg_id": frame.client_msg_id, "seq": message.seq})
+            elif isinstance(frame, Typing):
+                now = time.monotonic()
+                if now - self._last_typing >= TYPING_EVERY_S:
+                    self._last_typing = now
+                    await self.conversations.publish(info.id, {"type": "typing", "sender": "customer", "_origin": self.id})
+            else:
+                await self.outbox.put(ProtocolError("hello_repeated", "The conversation is already open.").frame())
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _await_hello(self) -> Hello | None:
+        deadline = time.monotonic() + HELLO_TIMEOUT_S
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                await self._close(CLOSE_POLICY, "no hello")
+                return None
+            try:
+                frame = await asyncio.wait_for(self._next_frame(), remaining)
+            except asyncio.TimeoutError:
+                await self._close(CLOSE_POLICY, "no hello")
+                return None
+            if isinstance(frame, Hello):
+                return frame
+            if frame is not None:
+                await self.outbox.put(ProtocolError("hello_required", "Send a hello frame first.").frame())
+
+    async def _next_frame(self) -> Hello | Message | Typing | None:
+        """The next valid frame, or None after answering a bad one with an error frame."""
+        raw = await self.websocket.receive_text()
+        if len(raw.encode("utf-8")) > self.settings.max_frame_bytes:
+            await self._close(CLOSE_TOO_BIG, "frame too large")
+            raise WebSocketDisconnect(CLOSE_TOO_BIG)
+        try:
+            frame = parse_frame(raw, self.settings.max_text_chars)
+        except ProtocolError as error:
+            frame = None
+            problem = error
+        else:
+            if isinstance(frame, Typing):
+                return frame
+            problem = None
+        wait = self.bucket.take()
+        if wait > 0:
+            error_frame = ProtocolError("rate_limited", "Too many messages; slow down.").frame()
+            await self.outbox.put({**error_frame, "retry_after": math.ceil(wait * 10) / 10})
+            return None
+        if problem is not None:
+            await self.outbox.put(problem.frame())
+        return frame
+
+    async def _forward(self, subscribed: asyncio.Event) -> None:
+        """Send what the client missed, then live events, in seq order with no gaps and no repeats."""
+        assert self.conversation_id is not None
+        cid = self.conversation_id
+        async with self.conversations.relay.subscribe(conversation_topic(cid)) as events:
+            # Subscribed before reading the store, so nothing published in between is missed.
+            subscribed.set()
+            await self._catch_up()
+            await self.outbox.put(await self.conversations.state_frame(cid))
+            while True:
+                event = await events.get()
+                if event is RESYNC or event.get("type") == "resync":
+                    await self._catch_up()
+                elif event.get("type") == "message":
+                    if event["seq"] > self.last_sent + 1:
+                        await self._catch_up()
+                    if event["seq"] == self.last_sent + 1:
+                        self.last_sent = event["seq"]
+                        await self.outbox.put(event)
+                elif event.get("_origin") != self.id:
+                    await self.outbox.put({k: v for k, v in event.items() if not k.startswith("_")})
+
+    async def _catch_up(self) -> None:
+        assert self.conversation_id is not None
+        missed = await asyncio.to_thread(self.conversations.store.messages_after, self.conversation_id, self.last_sent)
+        for message in missed:
+            await self.outbox.put(message.to_frame())
+            self.last_sent = message.seq
+
+    async def _write(self) -> None:
+        while True:
+            frame = await self.outbox.get()
+            await self.websocket.send_text(json.dumps(frame))
+
+    async def _close(self, code: int, reason: str) -> None:
+        if self.websocket.application_state == WebSocketState.CONNECTED:
+            await self.websocket.close(code=code, reason=reason)

@@ -1,0 +1,59 @@
+"""One customer turn through the models, the detectors and the responder: the same path for the server and replays."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable, Sequence
+
+from bot.responder import Reply, Responder
+from detectors.registry import DetectorSuite
+from detectors.thresholds import Thresholds
+from detectors.types import Conversation, Decision, Turn
+from models.analysis import TurnAnalysis
+
+Analyze = Callable[[str], Awaitable[TurnAnalysis]]
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    """What the pipeline made of one customer turn."""
+
+    analysis: TurnAnalysis
+    decision: Decision
+    reply: Reply | None  # the bot's answer; None when the conversation goes to a person
+
+    def record(self) -> dict[str, Any]:
+        """The scores stored beside the message, so any past conversation can be re-scored and explained."""
+        a = self.analysis
+        return {
+            "negative": round(a.negative, 4),
+            "human_request": round(a.human_request, 4),
+            "out_of_scope": round(a.out_of_scope, 4),
+            "intents": [[name, round(p, 4)] for name, p in a.intents],
+            "signals": {
+                s.detector: {"score": round(s.score, 4), "threshold": s.threshold, "fired": s.fired, "reason": s.reason}
+                for s in self.decision.signals
+            },
+            "escalate": self.decision.escalate,
+            "trigger": self.decision.trigger,
+        }
+
+
+class Pipeline:
+    """Analyse (one encoder pass), detect, then either answer or decide to hand over."""
+
+    def __init__(self, analyze: Analyze, suite: DetectorSuite, responder: Responder, thresholds: Callable[[], Thresholds]):
+        self._analyze = analyze
+        self._suite = suite
+        self._responder = responder
+        self._thresholds = thresholds
+
+    async def analyze(self, text: str) -> TurnAnalysis:
+        return await self._analyze(text)
+
+    async def assess(self, conversation_id: str, history: Sequence[Turn], text: str) -> Assessment:
+        analysis = await self._analyze(text)
+        conversation = Conversation(conversation_id, (*history, Turn("customer", text, analysis)))
+        decision = self._suite.run(conversation, self._thresholds())
+        reply = None if decision.escalate else self._responder.reply(analysis)
+        return Assessment(analysis, decision, reply)

@@ -1,0 +1,289 @@
+"""The conversation record: conversations, their messages with gap-free sequence numbers, and owner changes."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import Engine, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from handoff.database import open_engine
+from handoff.ownership import IllegalTransition, Owner, transition
+from handoff.records import Base, ConversationRow, MessageRow, StateChangeRow, utcnow
+
+
+class ConversationNotFound(LookupError):
+    """No conversation has that id."""
+
+
+class BotMayNotSpeak(RuntimeError):
+    """The bot tried to send a message while it does not own the conversation."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    conversation_id: str
+    seq: int
+    sender: str
+    text: str
+    created_at: datetime
+    client_msg_id: str | None = None
+    author: str | None = None
+    analysis: dict[str, Any] | None = field(default=None, repr=False)
+
+    def to_frame(self) -> dict[str, Any]:
+        """The message as the customer protocol sends it."""
+        frame: dict[str, Any] = {
+            "type": "message",
+            "seq": self.seq,
+            "sender": self.sender,
+            "text": self.text,
+            "ts": self.created_at.isoformat(),
+        }
+        if self.author:
+            frame["author"] = self.author
+        if self.client_msg_id:
+            frame["client_msg_id"] = self.client_msg_id
+        return frame
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationInfo:
+    id: str
+    state: Owner
+    last_seq: int
+    customer: dict[str, Any]
+    created_at: datetime
+    state_reason: str = ""
+    state_changed_at: datetime | None = None
+    agent_name: str | None = None
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+class ConversationStore:
+    """Synchronous store; the web layer calls it from worker threads."""
+
+    def __init__(self, url_or_engine: str | Engine) -> None:
+        self.engine = open_engine(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def create_schema(self) -> None:
+        Base.metadata.create_all(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def session(self) -> Session:
+        return self._sessions()
+
+    # Conversations
+
+    def start(self, customer: dict[str, Any] | None = None) -> tuple[ConversationInfo, str]:
+        """Open a new conversation owned by the bot; return it with its secret resume token."""
+        token = secrets.token_urlsafe(24)
+        row = ConversationRow(
+            id=uuid.uuid4().hex, resume_token_hash=hash_token(token), state=Owner.BOT.value, customer=customer or {}
+        )
+        with self.session() as session, session.begin():
+            session.add(row)
+        return _info(row), token
+
+    def resume(self, conversation_id: str, token: str | None) -> ConversationInfo | None:
+        """The conversation, if `token` is its resume token; None otherwise (never another's transcript)."""
+        if not token:
+            return None
+        with self.session() as session:
+            row = session.get(ConversationRow, conversation_id)
+            if row is None or not hmac.compare_digest(row.resume_token_hash, hash_token(token)):
+                return None
+            return _info(row)
+
+    def get(self, conversation_id: str) -> ConversationInfo:
+        with self.session() as session:
+            row = session.get(ConversationRow, conversation_id)
+            if row is None:
+                raise ConversationNotFound(f"no conversation {conversation_id!r}")
+            return _info(row)
+
+    def update_customer(self, conversation_id: str, customer: dict[str, Any]) -> None:
+        """Merge identity and page details sent by the widget into the conversation."""
+        with self.session() as session, session.begin():
+            row = session.get(ConversationRow, conversation_id)
+            if row is None:
+                raise ConversationNotFound(f"no conversation {conversation_id!r}")
+            row.customer = {**row.customer, **customer}
+
+    # Messages
+
+    def add_customer_message(self, conversation_id: str, client_msg_id: str, text: str) -> tuple[StoredMessage, bool]:
+        """Store a customer message once per client_msg_id; return it and whether it is new."""
+        try:
+            with self.session() as session, session.begin():
+                return self._append(session, conversation_id, "customer", text, client_msg_id=client_msg_id), True
+        except IntegrityError:
+            # The UNIQUE constraint refused a retry; the transaction rolled back, so no seq was spent.
+            with self.session() as session:
+                row = session.scalars(
+                    select(MessageRow).where(
+                        MessageRow.conversation_id == conversation_id, MessageRow.client_msg_id == client_msg_id
+                    )
+                ).one_or_none()
+                if row is None:
+                    raise
+                return _message(row), False
+
+    def add_message(
+        self,
+        conversation_id: str,
+        sender: str,
+        text: str,
+        author: str | None = None,
+        analysis: dict[str, Any] | None = None,
+    ) -> StoredMessage:
+        """Store a bot, agent or system message. A bot message is refused unless the bot owns the chat."""
+        with self.session() as session, session.begin():
+            return self._append(session, conversation_id, sender, text, author=author, analysis=analysis)
+
+    def set_analysis(self, conversation_id: str, seq: int, analysis: dict[str, Any]) -> None:
+        """Attach the detectors' scores (or the bot's intent) to a stored message."""
+        with self.session() as session, session.begin():
+            session.execute(
+                update(MessageRow)
+                .where(MessageRow.conversation_id == conversation_id, MessageRow.seq == seq)
+                .values(analysis=analysis)
+            )
+
+    def messages_after(self, conversation_id: str, seq: int = 0) -> list[StoredMessage]:
+        """Every message with a sequence number above `seq`, in order."""
+        with self.session() as session:
+            rows = session.scalars(
+                select(MessageRow)
+                .where(MessageRow.conversation_id == conversation_id, MessageRow.seq > seq)
+                .order_by(MessageRow.seq)
+            )
+            return [_message(row) for row in rows]
+
+    def _append(self, session: Session, conversation_id: str, sender: str, text: str, **extra: Any) -> StoredMessage:
+        # Taking the next seq and inserting happen in one transaction: a failed insert gives the number back.
+        bump = (
+            update(ConversationRow)
+            .where(ConversationRow.id == conversation_id)
+            .values(last_seq=ConversationRow.last_seq + 1)
+            .returning(ConversationRow.last_seq, ConversationRow.state)
+        )
+        if sender == "bot":
+            bump = bump.where(ConversationRow.state == Owner.BOT.value)
+        result = session.execute(bump).one_or_none()
+        if result is None:
+            if sender == "bot" and session.get(ConversationRow, conversation_id) is not None:
+                raise BotMayNotSpeak(f"the bot does not own conversation {conversation_id!r}")
+            raise ConversationNotFound(f"no conversation {conversation_id!r}")
+        row = MessageRow(conversation_id=conversation_id, seq=result.last_seq, sender=sender, text=text, **extra)
+        session.add(row)
+        session.flush()
+        return _message(row)
+
+    # Ownership
+
+    def change_owner(
+        self,
+        conversation_id: str,
+        target: Owner,
+        reason: str = "",
+        actor: str = "system",
+        expected: Owner | None = None,
+        agent_name: str | None = None,
+    ) -> tuple[Owner, Owner]:
+        """Move the conversation to `target` through the state machine; return (old, new).
+
+        The write is a compare-and-set on the current state, so two racing changes cannot both win.
+        `expected` additionally demands a particular current owner.
+        """
+        with self.session() as session, session.begin():
+            row = session.get(ConversationRow, conversation_id)
+            if row is None:
+                raise ConversationNotFound(f"no conversation {conversation_id!r}")
+            current = Owner(row.state)
+            if expected is not None and current != expected:
+                raise IllegalTransition(current, target)
+            new = transition(current, target)
+            changed = session.execute(
+                update(ConversationRow)
+                .where(ConversationRow.id == conversation_id, ConversationRow.state == current.value)
+                .values(
+                    state=new.value,
+                    state_reason=reason,
+                    state_changed_at=utcnow(),
+                    agent_name=agent_name if new == Owner.AGENT else None,
+                )
+            ).rowcount
+            if changed != 1:
+                raise IllegalTransition(current, target)
+            session.add(
+                StateChangeRow(
+                    conversation_id=conversation_id, from_state=current.value, to_state=new.value, reason=reason, actor=actor
+                )
+            )
+            return current, new
+
+    def queue_position(self, conversation_id: str) -> int:
+        """1 for the chat that has waited longest; 0 when the conversation is not queued."""
+        with self.session() as session:
+            row = session.get(ConversationRow, conversation_id)
+            if row is None or row.state != Owner.QUEUED.value:
+                return 0
+            ahead = session.scalar(
+                select(func.count())
+                .select_from(ConversationRow)
+                .where(ConversationRow.state == Owner.QUEUED.value, ConversationRow.state_changed_at < row.state_changed_at)
+            )
+            return int(ahead or 0) + 1
+
+    def owner_history(self, conversation_id: str) -> list[tuple[str, str, str]]:
+        """(from, to, reason) for every change of owner, oldest first."""
+        with self.session() as session:
+            rows = session.scalars(
+                select(StateChangeRow).where(StateChangeRow.conversation_id == conversation_id).order_by(StateChangeRow.id)
+            )
+            return [(r.from_state, r.to_state, r.reason) for r in rows]
+
+
+def _info(row: ConversationRow) -> ConversationInfo:
+    return ConversationInfo(
+        id=row.id,
+        state=Owner(row.state),
+        last_seq=row.last_seq,
+        customer=dict(row.customer or {}),
+        created_at=_aware(row.created_at),
+        state_reason=row.state_reason,
+        state_changed_at=_aware(row.state_changed_at),
+        agent_name=row.agent_name,
+    )
+
+
+def _message(row: MessageRow) -> StoredMessage:
+    return StoredMessage(
+        conversation_id=row.conversation_id,
+        seq=row.seq,
+        sender=row.sender,
+        text=row.text,
+        created_at=_aware(row.created_at),
+        client_msg_id=row.client_msg_id,
+        author=row.author,
+        analysis=row.analysis,
+    )
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes; every time we store is UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)

@@ -1,0 +1,63 @@
+from pathlib import Path
+
+import pytest
+
+from bot.settings import ConfigError, load_settings
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "escalator.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_defaults_without_a_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings()
+    assert settings.server.port == 8000
+    assert settings.database.url.startswith("sqlite:///")
+    assert settings.bot.knowledge_base.name == "demo_store.yaml"
+    assert 0 < settings.detectors.explicit_request.threshold < 1
+
+
+def test_file_in_working_directory_is_read(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, "[server]\nport = 9100\n")
+    assert load_settings().server.port == 9100
+
+
+def test_file_values_and_environment_overrides(tmp_path, monkeypatch):
+    path = write(tmp_path, "[server]\nport = 9001\nallowed_origins = ['https://shop.example']\n"
+                           "[detectors.sentiment]\ntrend = 0.7\n")
+    monkeypatch.setenv("ESCALATOR_SERVER__PORT", "9200")
+    monkeypatch.setenv("ESCALATOR_DETECTORS__SENTIMENT__MESSAGE", "0.8")
+    settings = load_settings(path)
+    assert settings.server.port == 9200  # the environment wins over the file
+    assert settings.server.allowed_origins == ["https://shop.example"]
+    assert settings.detectors.sentiment.trend == 0.7
+    assert settings.detectors.sentiment.message == 0.8
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("[server]\nprot = 1\n", "server.prot"),
+        ("[server]\nport = 'high'\n", "server.port"),
+        ("[detectors.sentiment]\ntrend = 1.5\n", "detectors.sentiment.trend"),
+        ("[detectors.telepathy]\nthreshold = 0.5\n", "detectors.telepathy"),
+        ("[bot]\nmatch_threshold = -1\n", "bot.match_threshold"),
+    ],
+)
+def test_invalid_config_names_the_bad_key(tmp_path, text, key):
+    with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+        load_settings(write(tmp_path, text))
+
+
+def test_unparseable_file_is_a_clear_error(tmp_path):
+    with pytest.raises(ConfigError, match="cannot parse"):
+        load_settings(write(tmp_path, "[server\nport = 1"))
+
+
+def test_missing_explicit_file_is_an_error(tmp_path):
+    with pytest.raises(ConfigError, match="not found"):
+        load_settings(tmp_path / "nope.toml")

@@ -1,0 +1,50 @@
+"""Shared fixtures: the real packaged encoder (loaded once), apps on temporary SQLite files, the data sets."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def encoder():
+    """The real all-MiniLM-L6-v2 from the installed package, loaded once for the whole run."""
+    from models.encoder import SentenceEncoder
+
+    return SentenceEncoder(threads=1)
+
+
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("model-cache")
+
+
+@pytest.fixture
+def make_settings(tmp_path, model_cache):
+    """Settings for a test app: its own SQLite file, the shared model cache, and any overrides."""
+    from bot.settings import Settings
+
+    def make(**overrides):
+        sections = {
+            "database": {"url": f"sqlite:///{tmp_path / 'escalator.db'}"},
+            "models": {"cache_dir": str(model_cache)},
+        }
+        for section, values in overrides.items():
+            sections[section] = {**sections.get(section, {}), **values}
+        return Settings(**sections)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def data_root() -> Path:
+    """The public data sets (../shared/data or $ESCALATOR_DATA); tests that need them skip without them."""
+    candidates = [os.environ.get("ESCALATOR_DATA"), str(ROOT.parent / "shared" / "data")]
+    for candidate in candidates:
+        if candidate and Path(candidate).is_dir():
+            return Path(candidate)
+    pytest.skip("the public data sets are not here (set ESCALATOR_DATA or put them in ../shared/data)")
