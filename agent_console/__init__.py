@@ -1,0 +1,1 @@
+"""The agents' side: HTTP and websocket routes for the console, and the console's page."""

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import os
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import AsyncIterator
+from typing import AsyncIterator, Awaitable, Callable
 
 import numpy as np
-from fastapi import FastAPI
-from fastapi.responses import FileResponse, HTMLResponse, Response
+from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse, JSONResponse, Response
 
+from agent_console import api as agent_api
+from agent_console import socket as agent_socket
 from bot import chat
 from bot.conversations import Conversations
 from bot.knowledge_base import KnowledgeBase, load_knowledge_base
@@ -21,20 +26,31 @@ from bot.settings import Settings
 from detectors.pattern_similarity import EscalationBank
 from detectors.registry import DetectorSuite
 from detectors.thresholds import Thresholds
+from handoff.agents import AgentDirectory, AgentNotFound, LoginFailed
+from handoff.entities import EntityExtractor, load_spacy
+from handoff.ownership import IllegalTransition
 from handoff.relay import LocalRelay
 from handoff.service import HandoffService
-from handoff.store import ConversationStore
+from handoff.store import ConversationNotFound, ConversationStore
+from handoff.tickets import TicketConflict, TicketNotFound
 from models.analysis import Analyzer
 from models.encoder import Encoder, SentenceEncoder
 from models.heads import load_head
 from models.intent import load_or_fit
 from models.worker import AnalysisWorker
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("escalator")
 
 STATIC = Path(__file__).resolve().parent / "static"
+CONSOLE = Path(__file__).resolve().parents[1] / "agent_console" / "static"
 WEIGHTS = Path(__file__).resolve().parents[1] / "models" / "weights"
 SEED_BANK = Path(__file__).resolve().parents[1] / "detectors" / "data" / "escalation_bank.jsonl"
+
+# Pages render user text with textContent; the CSP is the second line of defence.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "connect-src 'self' ws: wss:; object-src 'none'; base-uri 'none'; form-action 'self'"
+)
 
 
 @dataclass(slots=True)
@@ -63,7 +79,17 @@ def build_analyzer(encoder: Encoder, knowledge_base: KnowledgeBase, cache_dir: P
     return Analyzer(encoder, negative, human_request, intents)
 
 
-def create_app(settings: Settings, encoder: Encoder | None = None) -> FastAPI:
+def embedder(worker: AnalysisWorker) -> Callable[[list[str]], Awaitable[np.ndarray]]:
+    """Embeddings through the shared worker, for the rare callers that need vectors of stored texts."""
+
+    async def embed(texts: list[str]) -> np.ndarray:
+        analyses = await asyncio.gather(*(worker.analyze(t) for t in texts))
+        return np.stack([a.embedding for a in analyses])
+
+    return embed
+
+
+def create_app(settings: Settings, encoder: Encoder | None = None, entity_nlp: object | None = None) -> FastAPI:
     """Build the service. Nothing heavy happens until the lifespan starts (models, database, workers)."""
 
     @asynccontextmanager
@@ -76,18 +102,39 @@ def create_app(settings: Settings, encoder: Encoder | None = None) -> FastAPI:
         worker = AnalysisWorker(analyzer.analyze, settings.models.max_batch, settings.models.max_wait_ms)
         bank = EscalationBank.from_seed_file(SEED_BANK, shared_encoder)
         thresholds = ThresholdsHolder(settings.detectors)
-        pipeline = Pipeline(worker.analyze, DetectorSuite.build(bank), Responder(knowledge_base, settings.bot.match_threshold), thresholds)
+        responder = Responder(knowledge_base, settings.bot.match_threshold)
+        pipeline = Pipeline(worker.analyze, DetectorSuite.build(bank), responder, thresholds)
         relay = LocalRelay()
+        agents = _agent_directory(store, settings)
+        handoff = HandoffService(
+            store,
+            relay,
+            settings.handoff,
+            agents,
+            EntityExtractor(knowledge_base.products, nlp=entity_nlp if entity_nlp is not None else load_spacy()),
+            settings.handoff.priority,
+            bank,
+            embedder(worker),
+            {intent.name: intent.topic for intent in knowledge_base.intents},
+        )
+        handoff.load_bank_entries()
         greeting = settings.bot.greeting.format(store=knowledge_base.name)
         app.state.settings = settings
         app.state.store = store
+        app.state.relay = relay
+        app.state.agents = agents
+        app.state.handoff = handoff
         app.state.thresholds = thresholds
         app.state.knowledge_base = knowledge_base
         app.state.bank = bank
-        app.state.conversations = Conversations(store, relay, pipeline, HandoffService(store), greeting=greeting)
+        app.state.conversations = Conversations(store, relay, pipeline, handoff, greeting=greeting)
+        dispatcher = asyncio.create_task(handoff.run_dispatcher(settings.handoff.dispatch_interval_s))
         try:
             yield
         finally:
+            dispatcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await dispatcher
             await app.state.conversations.drain()
             worker.close()
             store.close()
@@ -95,8 +142,20 @@ def create_app(settings: Settings, encoder: Encoder | None = None) -> FastAPI:
     app = FastAPI(title="Escalator", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
     app.include_router(chat.router)
+    app.include_router(agent_api.router)
+    app.include_router(agent_socket.router)
+    _add_error_handlers(app)
 
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        response = await call_next(request)
+        frame_ancestors = "'none'" if request.url.path.startswith(("/console", "/api/agent")) else "*"
+        response.headers.setdefault("Content-Security-Policy", f"{CSP}; frame-ancestors {frame_ancestors}")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+    @app.get("/", include_in_schema=False)
     async def demo_page() -> Response:
         return FileResponse(STATIC / "demo.html", media_type="text/html")
 
@@ -104,9 +163,57 @@ def create_app(settings: Settings, encoder: Encoder | None = None) -> FastAPI:
     async def widget_script() -> Response:
         return FileResponse(STATIC / "widget.js", media_type="text/javascript")
 
+    @app.get("/demo.js", include_in_schema=False)
+    async def demo_script() -> Response:
+        return FileResponse(STATIC / "demo.js", media_type="text/javascript")
+
+    @app.get("/console", include_in_schema=False)
+    async def console_page() -> Response:
+        return FileResponse(CONSOLE / "console.html", media_type="text/html")
+
+    @app.get("/console/{name}", include_in_schema=False)
+    async def console_asset(name: str) -> Response:
+        path = (CONSOLE / name).resolve()
+        if path.parent != CONSOLE or not path.is_file():
+            return JSONResponse({"detail": "not found"}, status_code=404)
+        return FileResponse(path)
+
     @app.get("/healthz")
     async def health() -> dict[str, str]:
         """Liveness: the process is up and its models are loaded."""
         return {"status": "ok"}
 
     return app
+
+
+def _agent_directory(store: ConversationStore, settings: Settings) -> AgentDirectory:
+    agents = AgentDirectory(store, settings.handoff.session_hours)
+    for config in settings.handoff.agents:
+        agents.upsert(config)
+    generated = agents.ensure_admin(os.environ.get("ESCALATOR_ADMIN_PASSWORD"))
+    if generated:
+        # Printed once, at the first start; set ESCALATOR_ADMIN_PASSWORD to choose it instead.
+        print(f"Created the first admin for the agent console: user 'admin', password '{generated}'", flush=True)
+    return agents
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    """The web layer is the only place that turns our exceptions into HTTP statuses."""
+    statuses = {
+        TicketNotFound: 404,
+        AgentNotFound: 404,
+        ConversationNotFound: 404,
+        TicketConflict: 409,
+        IllegalTransition: 409,
+        LoginFailed: 401,
+    }
+    for error_type, code in statuses.items():
+        app.add_exception_handler(error_type, _handler(code))
+    app.add_exception_handler(ValueError, _handler(422))
+
+
+def _handler(code: int) -> Callable[[Request, Exception], Awaitable[Response]]:
+    async def handle(_request: Request, error: Exception) -> Response:
+        return JSONResponse({"detail": str(error)}, status_code=code)
+
+    return handle

@@ -72,8 +72,7 @@ class Conversations:
         await self.relay.publish(conversation_topic(conversation_id), event)
 
     async def state_frame(self, conversation_id: str) -> dict[str, Any]:
-        info = await asyncio.to_thread(self.store.get, conversation_id)
-        return await asyncio.to_thread(self.handoff.state_frame, info)
+        return await self.handoff.state_frame(conversation_id)
 
     async def drain(self, timeout: float = 10.0) -> None:
         """Wait for answers in progress (used at shutdown)."""
@@ -96,18 +95,22 @@ class Conversations:
         if info.state == Owner.CLOSED:
             # The customer came back to a resolved chat: the bot picks it up again.
             await asyncio.to_thread(self.store.change_owner, cid, Owner.BOT, "The customer wrote again.", "customer")
-            await self.publish(cid, await self.state_frame(cid))
+            await self.handoff.publish_state(cid)
+            self.forget(cid)
         elif info.state != Owner.BOT:
             return  # a person owns it, or it waits for one; the message reached them on the relay
+        if await self.handoff.take_contact(cid, message.text):
+            return  # nobody is in, and this was the customer leaving their details
         history = await self._history_for(cid, before_seq=message.seq)
         assessment = await self.pipeline.assess(cid, history, message.text)
         await asyncio.to_thread(self.store.set_analysis, cid, message.seq, assessment.record())
         history.append(Turn("customer", message.text, assessment.analysis))
         if assessment.reply is None:
-            notice = await asyncio.to_thread(self.handoff.escalate, cid, assessment.decision)
-            await self.publish(cid, await self.state_frame(cid))
-            await self.publish(cid, notice.to_frame())
-            return
+            escalation = await self.handoff.escalate(cid, assessment.decision, history)
+            if escalation.created or not escalation.offline:
+                return
+            # Nobody is in and the customer was already told: the bot stays available and answers what it can.
+            assessment = self.pipeline.answer_anyway(assessment)
         reply = assessment.reply
         sent = await self._say(cid, reply.text, {"intent": reply.intent, "confidence": round(reply.confidence, 4)})
         if sent:
@@ -121,6 +124,10 @@ class Conversations:
             return False
         await self.publish(conversation_id, message.to_frame())
         return True
+
+    def forget(self, conversation_id: str) -> None:
+        """Drop the cached turns, e.g. after people talked in the chat; they are rebuilt from the store."""
+        self._history.pop(conversation_id, None)
 
     async def _history_for(self, conversation_id: str, before_seq: int) -> list[Turn]:
         """The turns before `before_seq`, from the cache or rebuilt from the store with one batched pass."""

@@ -48,6 +48,11 @@ class Pipeline:
         self._responder = responder
         self._thresholds = thresholds
 
+    def answer_anyway(self, assessment: Assessment) -> Assessment:
+        """The bot's answer to a turn that wanted a person while nobody can be reached."""
+        reply = self._responder.reply(assessment.analysis, people_available=False)
+        return Assessment(assessment.analysis, assessment.decision, reply)
+
     async def analyze(self, text: str) -> TurnAnalysis:
         return await self._analyze(text)
 

@@ -11,6 +11,10 @@ FALLBACK = (
     "I'm not sure I understood that. Could you put it another way? "
     "If you'd rather, just say so and I'll connect you with a person."
 )
+FALLBACK_NOBODY_IN = (
+    "I'm not sure I can help with that, and nobody from the team is in right now. "
+    "Leave your email address and a short message here and we'll write back."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,8 +31,8 @@ class Responder:
         self.knowledge_base = knowledge_base
         self.match_threshold = match_threshold
 
-    def reply(self, analysis: TurnAnalysis) -> Reply:
+    def reply(self, analysis: TurnAnalysis, people_available: bool = True) -> Reply:
         intent, confidence = analysis.top_intent, analysis.top_confidence
         if intent is None or confidence < self.match_threshold:
-            return Reply(FALLBACK, None, confidence)
+            return Reply(FALLBACK if people_available else FALLBACK_NOBODY_IN, None, confidence)
         return Reply(self.knowledge_base.intent(intent).answer, intent, confidence)

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from detectors.thresholds import Thresholds
+from handoff.config import HandoffSettings
 
 DEMO_KNOWLEDGE_BASE = Path(__file__).resolve().parent / "data" / "demo_store.yaml"
 DEFAULT_CONFIG_FILE = Path("escalator.toml")
@@ -72,6 +73,7 @@ class Settings(BaseSettings):
     bot: BotSettings = BotSettings()
     models: ModelSettings = ModelSettings()
     detectors: Thresholds = Thresholds()
+    handoff: HandoffSettings = HandoffSettings()
 
     @classmethod
     def settings_customise_sources(

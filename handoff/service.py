@@ -1,36 +1,391 @@
-"""Handing a conversation to people: queue it with its reason, and tell the customer where they stand."""
+"""Handing conversations to people: package, queue, offer, accept, transfer, return or resolve, and keep everyone told.
+
+Events go out on the relay:
+- `conversation:<id>`: what the customer (and anyone watching the chat) sees: messages, state, typing;
+- `agents`: the queue changed, a ticket was opened, taken or closed;
+- `agent:<id>`: offers and chats given to one agent;
+- `supervisors`: SLAs at risk or breached.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable, Sequence
 
-from detectors.types import Decision
+import numpy as np
+
+from detectors.pattern_similarity import EscalationBank, conversation_vector
+from detectors.types import Decision, Turn
+from handoff.agents import Agent, AgentDirectory
+from handoff.config import HandoffSettings
+from handoff.entities import EntityExtractor, unique
 from handoff.ownership import Owner
-from handoff.store import ConversationInfo, ConversationStore, StoredMessage
+from handoff.package import build_package, latest_topic_intent
+from handoff.priority import PriorityRules, assign_priority
+from handoff.records import BankEntryRow, utcnow
+from handoff.relay import EventRelay, conversation_topic
+from handoff.routing import best_agent, estimated_wait_s, queue_order, raise_priority, within_business_hours
+from handoff.store import ConversationStore, StoredMessage
+from handoff.summary import summarize
+from handoff.tickets import NewTicket, TicketConflict, TicketInfo, Tickets
 
-QUEUED_NOTICE = "I'm passing you to a member of our team, who will see everything we've discussed so far."
+logger = logging.getLogger(__name__)
+
+AGENTS_TOPIC = "agents"
+SUPERVISORS_TOPIC = "supervisors"
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+
+QUEUED_NOTICE = "I'm passing you to a member of our team. They will see everything we've discussed, so you won't need to repeat yourself."
+OFFLINE_NOTICE = (
+    "Nobody from our team is available right now{hours}. Leave your email address and a short message here, "
+    "and we'll write back as soon as we're in. I'm still here if I can help in the meantime."
+)
+CONTACT_THANKS = "Thanks! We'll reply to {email} as soon as someone from the team is in."
+
+
+def agent_topic(agent_id: str) -> str:
+    return f"agent:{agent_id}"
+
+
+Embed = Callable[[list[str]], Awaitable[np.ndarray]]
+
+
+@dataclass(frozen=True, slots=True)
+class Escalation:
+    ticket: TicketInfo
+    created: bool
+    offline: bool
 
 
 class HandoffService:
-    """Moves a conversation from the bot to the queue and describes its state to the customer."""
-
-    def __init__(self, store: ConversationStore, seconds_per_position: float = 120.0) -> None:
+    def __init__(
+        self,
+        store: ConversationStore,
+        relay: EventRelay,
+        settings: HandoffSettings,
+        agents: AgentDirectory,
+        extractor: EntityExtractor,
+        priority_rules: PriorityRules,
+        bank: EscalationBank,
+        embed: Embed,
+        intent_topics: dict[str, str],
+    ) -> None:
         self.store = store
-        self.seconds_per_position = seconds_per_position
+        self.relay = relay
+        self.settings = settings
+        self.agents = agents
+        self.tickets = Tickets(store)
+        self.extractor = extractor
+        self.priority_rules = priority_rules
+        self.bank = bank
+        self.embed = embed
+        self.intent_topics = intent_topics
+        self.wake = asyncio.Event()  # nudges the dispatcher when something changed
+        self._told_wait: dict[str, tuple[int, int]] = {}
 
-    def escalate(self, conversation_id: str, decision: Decision) -> StoredMessage:
-        """Queue the conversation with the primary trigger's reason; return the notice the customer is sent."""
-        primary = decision.primary
-        reason = primary.reason if primary else "The customer needs a person."
-        self.store.change_owner(conversation_id, Owner.QUEUED, reason=reason, actor=f"detector:{decision.trigger}")
-        return self.store.add_message(conversation_id, "system", QUEUED_NOTICE)
+    # The customer's side
 
-    def state_frame(self, info: ConversationInfo) -> dict[str, Any]:
+    async def escalate(self, conversation_id: str, decision: Decision, history: Sequence[Turn]) -> Escalation:
+        """Package the conversation and open its ticket (exactly once); queue it, or take a message when nobody is in."""
+        offline = not await asyncio.to_thread(self._people_available)
+        new = await asyncio.to_thread(self._prepare, conversation_id, decision, history, offline)
+        ticket, created = await asyncio.to_thread(self.tickets.open, new)
+        if created:
+            if offline:
+                await self._system_message(conversation_id, OFFLINE_NOTICE.format(hours=self._hours_text()))
+                await self.publish_state(conversation_id, offline=True)
+            else:
+                await self.publish_state(conversation_id)
+                await self._system_message(conversation_id, QUEUED_NOTICE)
+            await self.relay.publish(AGENTS_TOPIC, {"type": "ticket_opened", "ticket": ticket.summary()})
+            self.wake.set()
+        return Escalation(ticket, created, offline)
+
+    async def take_contact(self, conversation_id: str, text: str, email: str | None = None) -> bool:
+        """While an offline ticket is open, an email address (in a contact frame or in the text) is the customer's
+        way of being called back; return True when the message was taken as contact details."""
+        ticket = await asyncio.to_thread(self.tickets.open_for_conversation, conversation_id)
+        if ticket is None or ticket.status != "offline":
+            return False
+        found = email or (EMAIL.search(text).group(0) if EMAIL.search(text) else None)
+        if not found and not ticket.contact_email:
+            return False
+        await asyncio.to_thread(self.tickets.set_contact, ticket.id, found, text)
+        if found:
+            await self._system_message(conversation_id, CONTACT_THANKS.format(email=found))
+        await self.relay.publish(AGENTS_TOPIC, {"type": "ticket_updated", "ticket_id": ticket.id})
+        return True
+
+    async def state_frame(self, conversation_id: str) -> dict[str, Any]:
         """The protocol's state frame: who owns the chat, and when queued, why, where and how long."""
+        info = await asyncio.to_thread(self.store.get, conversation_id)
         frame: dict[str, Any] = {"type": "state", "state": info.state.value}
         if info.state == Owner.QUEUED:
-            position = self.store.queue_position(info.id)
-            frame.update(reason=info.state_reason, position=position, eta_s=round(position * self.seconds_per_position))
+            position, eta = await asyncio.to_thread(self._wait_for, conversation_id)
+            frame.update(reason=info.state_reason, position=position, eta_s=eta)
         elif info.state == Owner.AGENT:
             frame["agent"] = info.agent_name
         return frame
+
+    async def publish_state(self, conversation_id: str, **extra: Any) -> None:
+        frame = {**await self.state_frame(conversation_id), **extra}
+        if frame["state"] == "queued":
+            self._told_wait[conversation_id] = (frame["position"], frame["eta_s"])
+        await self.relay.publish(conversation_topic(conversation_id), frame)
+
+    # The agents' side
+
+    async def accept(self, ticket_id: int, agent: Agent) -> TicketInfo:
+        ticket = await asyncio.to_thread(self.tickets.accept, ticket_id, agent.id, agent.display_name)
+        await self.publish_state(ticket.conversation_id)
+        await self._system_message(ticket.conversation_id, f"{agent.display_name} from our team has joined the chat.")
+        await self._queue_changed("ticket_taken", ticket)
+        return ticket
+
+    async def decline(self, ticket_id: int, agent: Agent) -> None:
+        await asyncio.to_thread(self.tickets.withdraw_offer, ticket_id, agent.id, "declined")
+        self.wake.set()
+
+    async def reply(self, ticket_id: int, agent: Agent, text: str) -> StoredMessage:
+        ticket = await self._held(ticket_id, agent)
+        message = await asyncio.to_thread(self.store.add_message, ticket.conversation_id, "agent", text, agent.display_name)
+        if ticket.first_response_at is None:
+            await asyncio.to_thread(self.tickets.record_first_response, ticket_id)
+        await self.relay.publish(conversation_topic(ticket.conversation_id), message.to_frame())
+        return message
+
+    async def typing(self, ticket_id: int, agent: Agent) -> None:
+        ticket = await self._held(ticket_id, agent)
+        await self.relay.publish(conversation_topic(ticket.conversation_id), {"type": "typing", "sender": "agent"})
+
+    async def note(self, ticket_id: int, agent: Agent, text: str) -> None:
+        """An internal note: stored on the ticket and shown to agents, never sent to the customer."""
+        await asyncio.to_thread(self.tickets.add_event, ticket_id, "note", agent.id, {"text": text, "author": agent.display_name})
+        await self.relay.publish(AGENTS_TOPIC, {"type": "note", "ticket_id": ticket_id, "author": agent.display_name, "text": text})
+
+    async def transfer_to_agent(self, ticket_id: int, agent: Agent, target_id: str, note: str, kind: str = "transfer_agent") -> TicketInfo:
+        target = await asyncio.to_thread(self.agents.get, target_id)
+        if target.id == agent.id:
+            raise TicketConflict("a chat cannot be transferred to the agent who holds it")
+        ticket = await asyncio.to_thread(self.tickets.reassign, ticket_id, agent.id, target.id, target.display_name, note, kind)
+        await self.publish_state(ticket.conversation_id)
+        await self._system_message(ticket.conversation_id, f"{target.display_name} is taking over from {agent.display_name}.")
+        await self.relay.publish(agent_topic(target.id), {"type": "assigned", "ticket": ticket.summary(), "note": note, "from": agent.display_name})
+        await self._queue_changed("ticket_transferred", ticket)
+        return ticket
+
+    async def transfer_to_supervisor(self, ticket_id: int, agent: Agent, note: str) -> TicketInfo:
+        """Hierarchical escalation: the least-loaded online supervisor takes the chat."""
+        everyone = await asyncio.to_thread(self.agents.all)
+        loads = await asyncio.to_thread(self.agents.loads)
+        supervisors = [a for a in everyone if a.is_supervisor and a.status == "online" and a.id != agent.id]
+        if not supervisors:
+            raise TicketConflict("no supervisor is online")
+        target = min(supervisors, key=lambda a: (loads.get(a.id, 0), a.id))
+        return await self.transfer_to_agent(ticket_id, agent, target.id, note, kind="transfer_supervisor")
+
+    async def transfer_to_team(self, ticket_id: int, agent: Agent, team: str, note: str) -> TicketInfo:
+        """Functional escalation: back to the queue, for the agents of another team."""
+        if team not in self.settings.teams:
+            raise ValueError(f"unknown team {team!r}; teams: {', '.join(self.settings.teams)}")
+        ticket = await asyncio.to_thread(self.tickets.requeue, ticket_id, agent.id, team, note)
+        await self.publish_state(ticket.conversation_id)
+        await self._system_message(ticket.conversation_id, f"{agent.display_name} is passing you to our {team} team.")
+        await self._queue_changed("ticket_requeued", ticket)
+        return ticket
+
+    async def return_to_bot(self, ticket_id: int, agent: Agent) -> TicketInfo:
+        ticket = await asyncio.to_thread(self.tickets.close, ticket_id, agent.id, "returned", Owner.BOT,
+                                         f"{agent.display_name} handed the chat back to the bot")
+        await self.publish_state(ticket.conversation_id)
+        await self._system_message(ticket.conversation_id, "You're back with the assistant. Ask away, or ask for a person any time.")
+        await self._queue_changed("ticket_closed", ticket)
+        return ticket
+
+    async def resolve(self, ticket_id: int, agent: Agent, needed: bool, comment: str | None) -> TicketInfo:
+        """Close the chat with the agent's verdict. 'Needed' teaches the pattern bank; 'not needed' is a false escalation."""
+        ticket = await asyncio.to_thread(self.tickets.close, ticket_id, agent.id, "resolved", Owner.CLOSED,
+                                         f"Resolved by {agent.display_name}", needed, comment)
+        await self.publish_state(ticket.conversation_id)
+        await self._system_message(ticket.conversation_id, "This chat has been resolved. Thanks for contacting us! Write again any time.")
+        if needed:
+            await self._learn(ticket)
+        await self._queue_changed("ticket_closed", ticket)
+        return ticket
+
+    async def close_offline(self, ticket_id: int, agent: Agent, comment: str | None) -> TicketInfo:
+        ticket = await asyncio.to_thread(self.tickets.close_offline, ticket_id, agent.id, comment)
+        await self._queue_changed("ticket_closed", ticket)
+        return ticket
+
+    # Queue position, waiting times, the dispatcher's work
+
+    def _wait_for(self, conversation_id: str) -> tuple[int, int]:
+        queued = queue_order(t.waiting() for t in self.tickets.with_status("queued"))
+        ids = {t.ticket_id: n for n, t in enumerate(queued, start=1)}
+        ticket = self.tickets.open_for_conversation(conversation_id)
+        position = ids.get(ticket.id, 0) if ticket else 0
+        online = sum(1 for a in self.agents.all() if a.status == "online")
+        return position, estimated_wait_s(position, online, self.handle_seconds())
+
+    def handle_seconds(self) -> float:
+        """The mean handling time of recent chats, or the configured assumption before there are any."""
+        recent = self.tickets.recent_handle_seconds()
+        return sum(recent) / len(recent) if recent else self.settings.default_handle_s
+
+    async def dispatch(self) -> None:
+        """One round: expire stale offers, offer waiting chats, watch SLAs, refresh customers' waiting times."""
+        now = utcnow()
+        queued = await asyncio.to_thread(self.tickets.with_status, "queued")
+        for ticket in queued:
+            if ticket.offered_to and ticket.offered_at and (now - ticket.offered_at).total_seconds() >= self.settings.offer_timeout_s:
+                await asyncio.to_thread(self.tickets.withdraw_offer, ticket.id, ticket.offered_to, "offer_expired")
+                await self.relay.publish(agent_topic(ticket.offered_to), {"type": "offer_withdrawn", "ticket_id": ticket.id})
+        await self._offer_waiting()
+        await self._watch_slas(now)
+        await self._refresh_waits()
+
+    async def _offer_waiting(self) -> None:
+        queued = await asyncio.to_thread(self.tickets.with_status, "queued")
+        agents = await asyncio.to_thread(self.agents.all)
+        loads = await asyncio.to_thread(self.agents.loads)
+        # An agent weighs one offer at a time; a pending offer counts towards their load.
+        busy = {t.offered_to for t in queued if t.offered_to}
+        for chat in queue_order(t.waiting() for t in queued if not t.offered_to):
+            agent = best_agent(chat, agents, loads, exclude=busy)
+            if agent is None:
+                continue
+            if await asyncio.to_thread(self.tickets.offer, chat.ticket_id, agent.id):
+                busy.add(agent.id)
+                ticket = await asyncio.to_thread(self.tickets.get, chat.ticket_id)
+                await self.relay.publish(agent_topic(agent.id), {"type": "offer", "ticket": ticket.summary(),
+                                                                 "timeout_s": self.settings.offer_timeout_s})
+
+    async def _watch_slas(self, now) -> None:  # type: ignore[no-untyped-def]
+        waiting = await asyncio.to_thread(self.tickets.with_status, "queued", "assigned")
+        for ticket in waiting:
+            if ticket.first_response_at is not None or ticket.sla_due_at is None:
+                continue
+            total = (ticket.sla_due_at - ticket.queued_at).total_seconds()
+            elapsed = (now - ticket.queued_at).total_seconds()
+            if elapsed >= total and await asyncio.to_thread(self.tickets.mark_breached, ticket.id):
+                await self.relay.publish(SUPERVISORS_TOPIC, {"type": "sla_breached", "ticket": ticket.summary()})
+            elif elapsed >= total * self.settings.sla_at_risk and not ticket.sla_at_risk:
+                raised = raise_priority(ticket.priority)
+                if await asyncio.to_thread(self.tickets.mark_at_risk, ticket.id, raised):
+                    await self.relay.publish(SUPERVISORS_TOPIC, {"type": "sla_at_risk", "ticket": ticket.summary(), "priority": raised})
+
+    async def _refresh_waits(self) -> None:
+        """Tell each waiting customer their new position and wait, when they changed."""
+        queued = await asyncio.to_thread(self.tickets.with_status, "queued")
+        live = {t.conversation_id for t in queued}
+        for conversation_id in list(self._told_wait):
+            if conversation_id not in live:
+                del self._told_wait[conversation_id]
+        for ticket in queued:
+            position, eta = await asyncio.to_thread(self._wait_for, ticket.conversation_id)
+            if self._told_wait.get(ticket.conversation_id) != (position, eta):
+                await self.publish_state(ticket.conversation_id)
+
+    async def run_dispatcher(self, interval_s: float = 1.0) -> None:
+        """Dispatch every `interval_s`, or at once when woken."""
+        while True:
+            try:
+                await self.dispatch()
+            except Exception:  # the loop must outlive one bad round
+                logger.exception("dispatch round failed")
+            try:
+                await asyncio.wait_for(self.wake.wait(), interval_s)
+            except asyncio.TimeoutError:
+                pass
+            self.wake.clear()
+
+    # Helpers
+
+    def _people_available(self) -> bool:
+        if not within_business_hours(utcnow(), self.settings.business_hours):
+            return False
+        return any(a.status == "online" for a in self.agents.all())
+
+    def _hours_text(self) -> str:
+        hours = self.settings.business_hours
+        if hours.open == "00:00" and hours.close == "24:00" and len(hours.days) == 7:
+            return ""
+        names = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+        days = ", ".join(names[d] for d in sorted(hours.days))
+        return f" (we're here {days}, {hours.open}–{hours.close} {hours.timezone})"
+
+    def _prepare(self, conversation_id: str, decision: Decision, history: Sequence[Turn], offline: bool) -> NewTicket:
+        info = self.store.get(conversation_id)
+        messages = self.store.messages_after(conversation_id, 0)
+        customer_texts = [m.text for m in messages if m.sender == "customer"]
+        embeddings = [t.analysis.embedding for t in history if t.role == "customer" and t.analysis is not None]
+        vectors = np.stack(embeddings) if len(embeddings) == len(customer_texts) and embeddings else None
+        entities = unique(self.extractor.extract(customer_texts))
+        negatives = [float(m.analysis["negative"]) for m in messages if m.sender == "customer" and m.analysis and "negative" in m.analysis]
+        priority, reasons = assign_priority(decision.trigger, max(negatives, default=0.0), customer_texts, info.customer, self.priority_rules)
+        level = str(getattr(priority, "value", priority))
+        team = self._team_for(latest_topic_intent(messages))
+        package = build_package(
+            info, messages, decision, summarize(customer_texts, vectors), [e.as_dict() for e in entities], level, reasons, team
+        )
+        return NewTicket(
+            conversation_id=conversation_id,
+            priority=level,
+            team=team,
+            trigger=decision.trigger,
+            reason=package["trigger"]["reason"] or "The customer needs a person.",
+            package=package,
+            sla_s=self.settings.sla_s[level],
+            offline=offline,
+        )
+
+    def _team_for(self, intent: str | None) -> str:
+        topic = self.intent_topics.get(intent or "")
+        for team, topics in self.settings.teams.items():
+            if topic in topics:
+                return team
+        return self.settings.default_team
+
+    async def _held(self, ticket_id: int, agent: Agent) -> TicketInfo:
+        ticket = await asyncio.to_thread(self.tickets.get, ticket_id)
+        if ticket.status != "assigned" or ticket.assigned_agent != agent.id:
+            raise TicketConflict(f"ticket {ticket_id} is not held by {agent.id}")
+        return ticket
+
+    async def _system_message(self, conversation_id: str, text: str) -> None:
+        message = await asyncio.to_thread(self.store.add_message, conversation_id, "system", text)
+        await self.relay.publish(conversation_topic(conversation_id), message.to_frame())
+
+    async def _queue_changed(self, kind: str, ticket: TicketInfo) -> None:
+        await self.relay.publish(AGENTS_TOPIC, {"type": kind, "ticket": ticket.summary()})
+        self.wake.set()
+
+    async def _learn(self, ticket: TicketInfo) -> None:
+        """Add a confirmed handoff to the pattern bank, now and at every later start."""
+        texts = [t["text"] for t in ticket.package.get("transcript", []) if t["sender"] == "customer"]
+        if not texts:
+            return
+        vectors = await self.embed(texts)
+        summary = ticket.package.get("summary") or ticket.reason
+        entry_id = f"ticket-{ticket.id}"
+        self.bank.add(entry_id, summary, vectors)
+        vector = conversation_vector(vectors).round(6).tolist()
+        await asyncio.to_thread(self._save_bank_entry, ticket.id, summary, vector)
+
+    def _save_bank_entry(self, ticket_id: int, summary: str, vector: list[float]) -> None:
+        with self.store.session() as session, session.begin():
+            session.merge(BankEntryRow(ticket_id=ticket_id, summary=summary, vector=vector))
+
+    def load_bank_entries(self) -> int:
+        """Put every confirmed handoff from earlier runs back into the bank; return how many."""
+        from sqlalchemy import select
+
+        with self.store.session() as session:
+            rows = session.scalars(select(BankEntryRow)).all()
+            for row in rows:
+                self.bank.add(f"ticket-{row.ticket_id}", row.summary, np.asarray([row.vector], dtype=np.float32))
+            return len(rows)

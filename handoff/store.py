@@ -210,31 +210,7 @@ class ConversationStore:
         `expected` additionally demands a particular current owner.
         """
         with self.session() as session, session.begin():
-            row = session.get(ConversationRow, conversation_id)
-            if row is None:
-                raise ConversationNotFound(f"no conversation {conversation_id!r}")
-            current = Owner(row.state)
-            if expected is not None and current != expected:
-                raise IllegalTransition(current, target)
-            new = transition(current, target)
-            changed = session.execute(
-                update(ConversationRow)
-                .where(ConversationRow.id == conversation_id, ConversationRow.state == current.value)
-                .values(
-                    state=new.value,
-                    state_reason=reason,
-                    state_changed_at=utcnow(),
-                    agent_name=agent_name if new == Owner.AGENT else None,
-                )
-            ).rowcount
-            if changed != 1:
-                raise IllegalTransition(current, target)
-            session.add(
-                StateChangeRow(
-                    conversation_id=conversation_id, from_state=current.value, to_state=new.value, reason=reason, actor=actor
-                )
-            )
-            return current, new
+            return move_owner(session, conversation_id, target, reason, actor, expected, agent_name)
 
     def queue_position(self, conversation_id: str) -> int:
         """1 for the chat that has waited longest; 0 when the conversation is not queued."""
@@ -256,6 +232,47 @@ class ConversationStore:
                 select(StateChangeRow).where(StateChangeRow.conversation_id == conversation_id).order_by(StateChangeRow.id)
             )
             return [(r.from_state, r.to_state, r.reason) for r in rows]
+
+
+def move_owner(
+    session: Session,
+    conversation_id: str,
+    target: Owner,
+    reason: str = "",
+    actor: str = "system",
+    expected: Owner | None = None,
+    agent_name: str | None = None,
+    count_handoff: bool = False,
+) -> tuple[Owner, Owner]:
+    """change_owner inside the caller's transaction, so a ticket and its owner change commit together."""
+    row = session.get(ConversationRow, conversation_id)
+    if row is None:
+        raise ConversationNotFound(f"no conversation {conversation_id!r}")
+    current = Owner(row.state)
+    if expected is not None and current != expected:
+        raise IllegalTransition(current, target)
+    new = transition(current, target)
+    values: dict[str, Any] = {
+        "state": new.value,
+        "state_reason": reason,
+        "state_changed_at": utcnow(),
+        "agent_name": agent_name if new == Owner.AGENT else None,
+    }
+    if count_handoff:
+        values["handoffs"] = ConversationRow.handoffs + 1
+    changed = session.execute(
+        update(ConversationRow)
+        .where(ConversationRow.id == conversation_id, ConversationRow.state == current.value)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if changed != 1:
+        raise IllegalTransition(current, target)
+    session.add(
+        StateChangeRow(conversation_id=conversation_id, from_state=current.value, to_state=new.value, reason=reason, actor=actor)
+    )
+    session.expire(row)
+    return current, new
 
 
 def _info(row: ConversationRow) -> ConversationInfo:

@@ -1,0 +1,88 @@
+"""The full analysis of a customer turn (one encoder pass, every head, every detector, the policy) under load.
+
+N concurrent conversations each send messages back to back; the analysis worker batches them.
+Reports messages per second with p50/p99 latency, and the ratio to raw encoder throughput at batch 32.
+
+    .venv/bin/python -m bench.pipeline_throughput [--threads 1] [--messages 400]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import tempfile
+import time
+from pathlib import Path
+
+from bench.encoder_throughput import measure
+from bench.messages import SAMPLE_MESSAGES
+from bot.app import SEED_BANK, build_analyzer
+from bot.knowledge_base import load_knowledge_base
+from bot.pipeline import Pipeline
+from bot.responder import Responder
+from bot.settings import DEMO_KNOWLEDGE_BASE
+from detectors.pattern_similarity import EscalationBank
+from detectors.registry import DetectorSuite
+from detectors.thresholds import Thresholds
+from detectors.types import Turn
+from models.encoder import SentenceEncoder
+from models.worker import AnalysisWorker
+
+
+async def run(pipeline: Pipeline, conversations: int, total: int) -> dict[str, float]:
+    per_conversation = max(1, total // conversations)
+    latencies: list[float] = []
+
+    async def converse(n: int) -> None:
+        history: list[Turn] = []
+        for i in range(per_conversation):
+            text = SAMPLE_MESSAGES[(n + i) % len(SAMPLE_MESSAGES)]
+            t0 = time.perf_counter()
+            assessment = await pipeline.assess(f"c{n}", history[-20:], text)
+            latencies.append(time.perf_counter() - t0)
+            history.append(Turn("customer", text, assessment.analysis))
+
+    start = time.perf_counter()
+    await asyncio.gather(*(converse(n) for n in range(conversations)))
+    elapsed = time.perf_counter() - start
+    latencies.sort()
+    return {
+        "conversations": conversations,
+        "messages": len(latencies),
+        "messages_per_s": round(len(latencies) / elapsed, 1),
+        "latency_ms_p50": round(1000 * latencies[len(latencies) // 2], 1),
+        "latency_ms_p99": round(1000 * latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))], 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--messages", type=int, default=400)
+    parser.add_argument("--max-batch", type=int, default=32)
+    parser.add_argument("--max-wait-ms", type=float, default=3.0)
+    args = parser.parse_args()
+
+    encoder = SentenceEncoder(threads=args.threads)
+    knowledge_base = load_knowledge_base(DEMO_KNOWLEDGE_BASE)
+    analyzer = build_analyzer(encoder, knowledge_base, Path(tempfile.mkdtemp()) / "cache")
+    bank = EscalationBank.from_seed_file(SEED_BANK, encoder)
+    raw = measure(encoder, 32, 5.0)["messages_per_s"]
+    results = []
+    for conversations in (1, 10, 100):
+        worker = AnalysisWorker(analyzer.analyze, args.max_batch, args.max_wait_ms)
+        thresholds = Thresholds()
+        pipeline = Pipeline(worker.analyze, DetectorSuite.build(bank), Responder(knowledge_base, 0.35), lambda: thresholds)
+        messages = args.messages if conversations > 1 else max(50, args.messages // 4)
+        result = asyncio.run(run(pipeline, conversations, messages))
+        result["encoder_passes"] = worker.batches
+        worker.close()
+        results.append(result)
+    ratio = results[-1]["messages_per_s"] / raw
+    print(json.dumps({"threads": args.threads, "raw_encoder_batch32_per_s": raw, "pipeline": results,
+                      "ratio_at_100": round(ratio, 3)}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

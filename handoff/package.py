@@ -1,0 +1,87 @@
+"""The handoff package: everything a person needs to take over a chat, as versioned JSON (docs/handoff.md)."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from detectors.types import Decision
+from handoff.store import ConversationInfo, StoredMessage
+
+SCHEMA_VERSION = 1
+
+
+def build_package(
+    conversation: ConversationInfo,
+    messages: Sequence[StoredMessage],
+    decision: Decision,
+    summary: str,
+    entities: list[dict[str, Any]],
+    priority: str,
+    priority_reasons: Sequence[str],
+    team: str,
+) -> dict[str, Any]:
+    """Assemble the package from the stored transcript (with each turn's scores) and the decision."""
+    primary = decision.primary
+    customer_turns = [m for m in messages if m.sender == "customer"]
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "conversation_id": conversation.id,
+        "created_at": conversation.created_at.isoformat(),
+        "customer": conversation.customer,
+        "trigger": {
+            "detector": decision.trigger,
+            "reason": primary.reason if primary else "",
+            "score": round(primary.score, 4) if primary else None,
+            "threshold": primary.threshold if primary else None,
+        },
+        "reasons": list(decision.reasons),
+        "priority": {"level": priority, "reasons": list(priority_reasons)},
+        "team": team,
+        "summary": summary,
+        "entities": entities,
+        "transcript": [
+            {"seq": m.seq, "sender": m.sender, "author": m.author, "text": m.text, "ts": m.created_at.isoformat()}
+            for m in messages
+        ],
+        "turn_scores": [
+            {"seq": m.seq, **_scores(m.analysis)} for m in customer_turns if m.analysis is not None
+        ],
+        "sentiment_trajectory": [
+            round(float(m.analysis["negative"]), 4) for m in customer_turns if m.analysis and "negative" in m.analysis
+        ],
+        "bot_attempts": [
+            {
+                "seq": m.seq,
+                "text": m.text,
+                "intent": (m.analysis or {}).get("intent"),
+                "confidence": (m.analysis or {}).get("confidence"),
+            }
+            for m in messages
+            if m.sender == "bot" and m.analysis is not None
+        ],
+    }
+
+
+def _scores(analysis: dict[str, Any]) -> dict[str, Any]:
+    signals = analysis.get("signals", {})
+    return {
+        "negative": analysis.get("negative"),
+        "human_request": analysis.get("human_request"),
+        "out_of_scope": analysis.get("out_of_scope"),
+        "top_intent": (analysis.get("intents") or [[None, None]])[0],
+        "detectors": {name: {"score": s.get("score"), "threshold": s.get("threshold"), "fired": s.get("fired")}
+                      for name, s in signals.items()},
+    }
+
+
+def latest_topic_intent(messages: Sequence[StoredMessage]) -> str | None:
+    """The last intent the bot answered with, the best guess of what the chat is about."""
+    for message in reversed(messages):
+        intent = (message.analysis or {}).get("intent") if message.sender == "bot" else None
+        if intent:
+            return intent
+    for message in reversed(messages):
+        intents = (message.analysis or {}).get("intents") if message.sender == "customer" else None
+        if intents:
+            return intents[0][0]
+    return None
