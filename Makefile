@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 # The CPU build of torch is installed on its own and first: an unpinned torch would pull a CUDA build of several GB.
 TORCH := torch==2.13.0
+# One BLAS thread: numpy's default thread pool thrashes on a small, busy machine.
+export OPENBLAS_NUM_THREADS ?= 1
 
 .PHONY: run test bench clean
 

@@ -183,7 +183,7 @@ async def transfer(ticket_id: int, body: Transfer, agent: CurrentAgent, service:
     if body.to == "supervisor":
         info = await service.transfer_to_supervisor(ticket_id, agent, body.note)
     elif not body.target:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, f"a transfer to a {body.to} needs a target")
+        raise HTTPException(422, f"a transfer to a {body.to} needs a target")  # Starlette renamed the 422 constant
     elif body.to == "agent":
         info = await service.transfer_to_agent(ticket_id, agent, body.target, body.note)
     else:

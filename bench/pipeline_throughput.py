@@ -24,7 +24,7 @@ from bot.responder import Responder
 from bot.settings import DEMO_KNOWLEDGE_BASE
 from detectors.pattern_similarity import EscalationBank
 from detectors.registry import DetectorSuite
-from detectors.thresholds import Thresholds
+from detectors.thresholds import LiveThresholds, Thresholds
 from detectors.types import Turn
 from models.encoder import SentenceEncoder
 from models.worker import AnalysisWorker
@@ -72,8 +72,7 @@ def main() -> None:
     results = []
     for conversations in (1, 10, 100):
         worker = AnalysisWorker(analyzer.analyze, args.max_batch, args.max_wait_ms)
-        thresholds = Thresholds()
-        pipeline = Pipeline(worker.analyze, DetectorSuite.build(bank), Responder(knowledge_base, 0.35), lambda: thresholds)
+        pipeline = Pipeline(worker.analyze, DetectorSuite.build(bank), Responder(knowledge_base, 0.35), LiveThresholds(Thresholds()))
         messages = args.messages if conversations > 1 else max(50, args.messages // 4)
         result = asyncio.run(run(pipeline, conversations, messages))
         result["encoder_passes"] = worker.batches

@@ -7,7 +7,6 @@ import contextlib
 import logging
 import os
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import AsyncIterator, Awaitable, Callable
 
@@ -15,6 +14,7 @@ import numpy as np
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 
+from agent_console import admin as agent_admin
 from agent_console import api as agent_api
 from agent_console import socket as agent_socket
 from bot import chat
@@ -22,20 +22,22 @@ from bot.conversations import Conversations
 from bot.knowledge_base import KnowledgeBase, load_knowledge_base
 from bot.pipeline import Pipeline
 from bot.responder import Responder
-from bot.settings import Settings
+from bot.settings import ConfigError, Settings, load_settings
 from detectors.pattern_similarity import EscalationBank
 from detectors.registry import DetectorSuite
-from detectors.thresholds import Thresholds
+from detectors.thresholds import LiveThresholds
 from handoff.agents import AgentDirectory, AgentNotFound, LoginFailed
 from handoff.entities import EntityExtractor, load_spacy
 from handoff.ownership import IllegalTransition
 from handoff.relay import LocalRelay
 from handoff.service import HandoffService
 from handoff.store import ConversationNotFound, ConversationStore
+from handoff.threshold_log import ThresholdLog
 from handoff.tickets import TicketConflict, TicketNotFound
 from models.analysis import Analyzer
+from models.embedding_cache import CachingEncoder
 from models.encoder import Encoder, SentenceEncoder
-from models.heads import load_head
+from models.heads import human_request, negativity
 from models.intent import load_or_fit
 from models.worker import AnalysisWorker
 
@@ -43,7 +45,6 @@ logger = logging.getLogger("escalator")
 
 STATIC = Path(__file__).resolve().parent / "static"
 CONSOLE = Path(__file__).resolve().parents[1] / "agent_console" / "static"
-WEIGHTS = Path(__file__).resolve().parents[1] / "models" / "weights"
 SEED_BANK = Path(__file__).resolve().parents[1] / "detectors" / "data" / "escalation_bank.jsonl"
 
 # Pages render user text with textContent; the CSP is the second line of defence.
@@ -53,30 +54,10 @@ CSP = (
 )
 
 
-@dataclass(slots=True)
-class ThresholdsHolder:
-    """The thresholds in force; swapped whole on a hot reload, read once per turn."""
-
-    current: Thresholds
-
-    def __call__(self) -> Thresholds:
-        return self.current
-
-
 def build_analyzer(encoder: Encoder, knowledge_base: KnowledgeBase, cache_dir: Path) -> Analyzer:
     """Every head on the shared encoder's embeddings; the intent model is trained from the knowledge base."""
-    sentiment = load_head(WEIGHTS / "sentiment.npz")
-    human = load_head(WEIGHTS / "human_request.npz")
-    negative_index, human_index = sentiment.index("negative"), human.index("human")
     intents = load_or_fit(knowledge_base.examples(), encoder, cache_dir / "intent")
-
-    def negative(embeddings: np.ndarray) -> np.ndarray:
-        return sentiment.predict_proba(embeddings)[:, negative_index]
-
-    def human_request(embeddings: np.ndarray) -> np.ndarray:
-        return human.predict_proba(embeddings)[:, human_index]
-
-    return Analyzer(encoder, negative, human_request, intents)
+    return Analyzer(encoder, negativity(), human_request(), intents)
 
 
 def embedder(worker: AnalysisWorker) -> Callable[[list[str]], Awaitable[np.ndarray]]:
@@ -89,8 +70,13 @@ def embedder(worker: AnalysisWorker) -> Callable[[list[str]], Awaitable[np.ndarr
     return embed
 
 
-def create_app(settings: Settings, encoder: Encoder | None = None, entity_nlp: object | None = None) -> FastAPI:
-    """Build the service. Nothing heavy happens until the lifespan starts (models, database, workers)."""
+def create_app(
+    settings: Settings, encoder: Encoder | None = None, entity_nlp: object | None = None, config_file: Path | None = None
+) -> FastAPI:
+    """Build the service. Nothing heavy happens until the lifespan starts (models, database, workers).
+
+    With `config_file`, thresholds reload from it whenever it changes, without a restart.
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -100,8 +86,9 @@ def create_app(settings: Settings, encoder: Encoder | None = None, entity_nlp: o
         shared_encoder = encoder or SentenceEncoder(threads=settings.models.torch_threads)
         analyzer = build_analyzer(shared_encoder, knowledge_base, settings.models.cache_dir)
         worker = AnalysisWorker(analyzer.analyze, settings.models.max_batch, settings.models.max_wait_ms)
-        bank = EscalationBank.from_seed_file(SEED_BANK, shared_encoder)
-        thresholds = ThresholdsHolder(settings.detectors)
+        # The seed file rarely changes: its vectors are cached rather than encoded at every start.
+        bank = EscalationBank.from_seed_file(SEED_BANK, CachingEncoder(shared_encoder, settings.models.cache_dir / "embeddings"))
+        thresholds = LiveThresholds(settings.detectors, settings.shadow_detectors)
         responder = Responder(knowledge_base, settings.bot.match_threshold)
         pipeline = Pipeline(worker.analyze, DetectorSuite.build(bank), responder, thresholds)
         relay = LocalRelay()
@@ -127,14 +114,19 @@ def create_app(settings: Settings, encoder: Encoder | None = None, entity_nlp: o
         app.state.thresholds = thresholds
         app.state.knowledge_base = knowledge_base
         app.state.bank = bank
+        app.state.threshold_log = ThresholdLog(store, thresholds)
         app.state.conversations = Conversations(store, relay, pipeline, handoff, greeting=greeting)
-        dispatcher = asyncio.create_task(handoff.run_dispatcher(settings.handoff.dispatch_interval_s))
+        background = [asyncio.create_task(handoff.run_dispatcher(settings.handoff.dispatch_interval_s))]
+        if config_file is not None:
+            background.append(asyncio.create_task(watch_thresholds(config_file, app.state.threshold_log)))
         try:
             yield
         finally:
-            dispatcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await dispatcher
+            for task in background:
+                task.cancel()
+            for task in background:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await app.state.conversations.drain()
             worker.close()
             store.close()
@@ -143,6 +135,7 @@ def create_app(settings: Settings, encoder: Encoder | None = None, entity_nlp: o
     app.state.settings = settings
     app.include_router(chat.router)
     app.include_router(agent_api.router)
+    app.include_router(agent_admin.router)
     app.include_router(agent_socket.router)
     _add_error_handlers(app)
 
@@ -184,6 +177,22 @@ def create_app(settings: Settings, encoder: Encoder | None = None, entity_nlp: o
         return {"status": "ok"}
 
     return app
+
+
+async def watch_thresholds(config_file: Path, log: ThresholdLog) -> None:
+    """Reload the thresholds whenever the config file changes; an invalid file is reported and ignored."""
+    from watchfiles import awatch
+
+    async for _changes in awatch(config_file, debounce=200, recursive=False):
+        try:
+            fresh = await asyncio.to_thread(load_settings, config_file)
+        except ConfigError as error:
+            logger.error("config file changed but was not applied: %s", error)
+            continue
+        made = await asyncio.to_thread(log.apply, f"file:{config_file}", fresh.detectors, fresh.shadow_detectors,
+                                       fresh.shadow_detectors is None)
+        for change in made:
+            logger.info("thresholds reloaded from %s (%s)", config_file, change["target"])
 
 
 def _agent_directory(store: ConversationStore, settings: Settings) -> AgentDirectory:

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-import argparse
-import sys
+import os
+
+# Before numpy loads: its BLAS thrashes with more threads than this 2-core target has to spare
+# (a knowledge-base fit took 7.8 s with the default, 0.6 s with one thread).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import argparse  # noqa: E402
+import sys  # noqa: E402
 from pathlib import Path
 from typing import Callable, Sequence
 
-from bot.settings import ConfigError, Settings, load_settings
+from bot.settings import DEFAULT_CONFIG_FILE, ConfigError, Settings, load_settings
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -40,7 +47,74 @@ def _parser() -> argparse.ArgumentParser:
     chat = commands.add_parser("chat", help="chat with a running service from the terminal")
     chat.add_argument("url", nargs="?", default="ws://127.0.0.1:8000/ws/chat", help="the customer websocket URL")
     chat.set_defaults(run=_chat)
+
+    detect = commands.add_parser("detect", help="score one message with every detector")
+    detect.add_argument("text", help="the customer message to judge")
+    detect.add_argument("--history", type=Path, help="earlier turns, one per line ('bot:' / 'customer:' prefixes optional)")
+    detect.add_argument("--config", type=Path, help="TOML configuration file (thresholds, knowledge base)")
+    detect.set_defaults(run=_detect)
+
+    train = commands.add_parser("train", help="rebuild a head from the public data sets")
+    train.add_argument("head", choices=sorted(TRAINERS), help="which head to train")
+    train.add_argument("--data", type=Path, help=DATA_HELP)
+    train.add_argument("--out", type=Path, help="where to write the weights (default: the shipped file)")
+    train.add_argument("--cache", type=Path, default=Path("var/cache/embeddings"), help="embedding cache")
+    train.set_defaults(run=_train)
+
+    evaluate = commands.add_parser("evaluate-detectors", help="measure the detectors on the public data sets")
+    evaluate.add_argument("--data", type=Path, help=DATA_HELP)
+    evaluate.add_argument("--json", type=Path, help="also write the figures to this JSON file")
+    evaluate.add_argument("--cache", type=Path, default=Path("var/cache/embeddings"), help="embedding cache")
+    evaluate.set_defaults(run=_evaluate_detectors)
+
+    entities = commands.add_parser("evaluate-entities", help="precision and recall of entity extraction per type")
+    entities.add_argument("--data", type=Path, help=DATA_HELP)
+    entities.add_argument("--json", type=Path, help="also write the figures to this JSON file")
+    entities.add_argument("--split", default="test", choices=("train", "dev", "test"))
+    entities.set_defaults(run=_evaluate_entities)
+
+    replay = commands.add_parser("evaluate", help="replay labelled conversations and report precision and recall")
+    replay.add_argument("--conversations", type=Path, required=True, help="labelled conversations (JSON Lines)")
+    replay.add_argument("--config", type=Path, help="TOML configuration file whose thresholds to use")
+    replay.add_argument("--tolerance", type=int, default=1, help="customer turns early or late that still count as on time")
+    replay.add_argument("--json", type=Path, help="also write the report to this JSON file")
+    replay.set_defaults(run=_evaluate)
+
+    tune = commands.add_parser("tune", help="search detector thresholds on labelled conversations")
+    tune.add_argument("--conversations", type=Path, required=True, help="labelled conversations (JSON Lines)")
+    tune.add_argument("--config", type=Path, help="TOML configuration file to start from")
+    tune.add_argument("--objective", default="f1",
+                      help="what to maximise: f1 | recall@precision>=0.9 | precision@recall>=0.95 | on_time@precision>=0.9")
+    tune.add_argument("--out", type=Path, default=Path("var/tune"), help="where to write suggested.toml and the report")
+    tune.add_argument("--tolerance", type=int, default=1)
+    tune.add_argument("--no-progress", action="store_true", help="no progress bar")
+    tune.set_defaults(run=_tune)
+
+    export = commands.add_parser("export", help="export resolved conversations with the agents' verdicts")
+    export.add_argument("--since", required=True, help="only tickets resolved on or after this date (YYYY-MM-DD)")
+    export.add_argument("--out", type=Path, required=True, help="the JSON Lines file to write")
+    export.add_argument("--config", type=Path, help="TOML configuration file (for the database URL)")
+    export.set_defaults(run=_export)
     return parser
+
+
+DATA_HELP = "the folder holding the public data sets (e.g. ../shared/data)"
+NEEDED_DATA = {
+    "train sentiment": "semeval2017-task4a, sst2, tweeteval-sentiment, tweeteval-emotion",
+    "train human-request": "bitext-customer-support, clinc150, banking77",
+    "evaluate-detectors": "clinc150, banking77, bitext-customer-support, tweeteval-sentiment, sst2, twitter-airline-sentiment",
+    "evaluate-entities": "bitext-customer-support",
+}
+TRAINERS = {"sentiment": "models.train_sentiment", "human-request": "models.train_human_request"}
+
+
+def _data_root(args: argparse.Namespace, command: str) -> Path | None:
+    if args.data is not None and args.data.is_dir():
+        return args.data
+    problem = "needs --data DIR" if args.data is None else f"cannot find the data folder {args.data}"
+    print(f"escalator {command} {problem}: the folder of public data sets with {NEEDED_DATA[command]} "
+          "(each in its own sub-folder, as in ../shared/data).", file=sys.stderr)
+    return None
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -57,13 +131,14 @@ def _serve(args: argparse.Namespace) -> int:
     from bot.app import create_app
 
     settings = _settings(args)
+    config_file = args.config or (DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.exists() else None)
     base = f"http://{settings.server.host}:{settings.server.port}"
     print(f"Escalator is starting on {base}")
     print(f"  demo page:      {base}/")
     print(f"  agent console:  {base}/console")
     print(f"  API docs:       {base}/docs")
     uvicorn.run(
-        create_app(settings),
+        create_app(settings, config_file=config_file),
         host=settings.server.host,
         port=settings.server.port,
         # The server itself closes a websocket with 1009 when a frame is larger than this.
@@ -71,6 +146,136 @@ def _serve(args: argparse.Namespace) -> int:
         log_level="info",
     )
     return 0
+
+
+def _detect(args: argparse.Namespace) -> int:
+    from bot.offline import build_offline_pipeline, read_history
+    from detectors.types import Turn
+
+    offline = build_offline_pipeline(load_settings(args.config))
+    earlier = read_history(args.history) if args.history else []
+    customer = [text for role, text in earlier if role == "customer"]
+    analyses = iter(offline.analyze_many(customer)) if customer else iter(())
+    history = [Turn("customer", text, next(analyses)) if role == "customer" else Turn(role, text) for role, text in earlier]  # type: ignore[arg-type]
+    assessment = offline.assess("cli", history, args.text)
+    a = assessment.analysis
+    print(f"message: {args.text!r}")
+    print(f"heads:   negative={a.negative:.3f}  human_request={a.human_request:.3f}  out_of_scope={a.out_of_scope:.3f}  "
+          f"top intents: {', '.join(f'{n} {p:.2f}' for n, p in a.intents)}")
+    print(f"{'detector':<20}{'score':>8}{'threshold':>11}  verdict")
+    for signal in assessment.decision.signals:
+        verdict = "FIRES" if signal.fired else "quiet"
+        print(f"{signal.detector:<20}{signal.score:>8.3f}{signal.threshold:>11.3f}  {verdict}: {signal.reason}")
+    if assessment.decision.escalate:
+        print(f"decision: ESCALATE (trigger: {assessment.decision.trigger})")
+    else:
+        reply = assessment.reply
+        print(f"decision: the bot answers ({reply.intent or 'unsure'}): {reply.text}")
+    return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    import importlib
+    import json
+
+    data = _data_root(args, f"train {args.head}")
+    if data is None:
+        return 2
+    trainer = importlib.import_module(TRAINERS[args.head])
+    kwargs = {"cache_dir": args.cache}
+    if args.out is not None:
+        kwargs["out"] = args.out
+    print(json.dumps(trainer.train(data, **kwargs), indent=2))
+    return 0
+
+
+def _evaluate_detectors(args: argparse.Namespace) -> int:
+    from bot.quality import evaluate_detectors, format_quality
+
+    data = _data_root(args, "evaluate-detectors")
+    if data is None:
+        return 2
+    figures = evaluate_detectors(data, args.cache)
+    print(format_quality(figures))
+    if args.json:
+        _write_json(args.json, figures)
+    return 0
+
+
+def _evaluate_entities(args: argparse.Namespace) -> int:
+    from handoff.entities import EntityExtractor, load_spacy
+    from handoff.evaluate_entities import evaluate, format_table
+
+    data = _data_root(args, "evaluate-entities")
+    if data is None:
+        return 2
+    report = evaluate(data, EntityExtractor(nlp=load_spacy()), split=args.split)
+    print(format_table(report))
+    if args.json:
+        _write_json(args.json, report)
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from bot.offline import build_offline_pipeline
+    from bot.replay import Replayer
+    from detectors.tuning.conversations import read_conversations
+    from detectors.tuning.metrics import compute, format_report
+
+    try:
+        conversations = read_conversations(args.conversations)
+    except (OSError, ValueError) as error:
+        print(f"escalator evaluate: {error}", file=sys.stderr)
+        return 2
+    settings = load_settings(args.config)
+    replayer = Replayer(build_offline_pipeline(settings), conversations)
+    report = compute(replayer.replay(settings.detectors), tolerance=args.tolerance)
+    print(format_report(report))
+    if args.json:
+        _write_json(args.json, report.to_json())
+    return 0
+
+
+def _tune(args: argparse.Namespace) -> int:
+    from bot.tune import format_tradeoff, run_tune
+
+    try:
+        result = run_tune(args.conversations, load_settings(args.config), args.objective, args.out, args.tolerance,
+                          progress=not args.no_progress)
+    except ValueError as error:  # a bad objective or a bad conversations file
+        print(f"escalator tune: {error}", file=sys.stderr)
+        return 2
+    print(format_tradeoff(result))
+    print(f"\nreport: {result['paths']['html']}")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from datetime import date
+
+    from handoff.export import export_verdicts
+    from handoff.store import ConversationStore
+
+    try:
+        since = date.fromisoformat(args.since)
+    except ValueError:
+        print(f"escalator export: --since must be a date like 2026-11-01, not {args.since!r}", file=sys.stderr)
+        return 2
+    store = ConversationStore(load_settings(args.config).database.url)
+    try:
+        count = export_verdicts(store, since, args.out)
+    finally:
+        store.close()
+    print(f"exported {count} conversations to {args.out}")
+    return 0
+
+
+def _write_json(path: Path, figures: object) -> None:
+    import json
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(figures, indent=2, default=str) + "\n", encoding="utf-8")
+    print(f"wrote {path}")
 
 
 def _chat(args: argparse.Namespace) -> int:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Sequence
 
 from bot.responder import Reply, Responder
 from detectors.registry import DetectorSuite
-from detectors.thresholds import Thresholds
+from detectors.thresholds import LiveThresholds
 from detectors.types import Conversation, Decision, Turn
 from models.analysis import TurnAnalysis
+
+logger = logging.getLogger(__name__)
 
 Analyze = Callable[[str], Awaitable[TurnAnalysis]]
 
@@ -21,6 +24,7 @@ class Assessment:
     analysis: TurnAnalysis
     decision: Decision
     reply: Reply | None  # the bot's answer; None when the conversation goes to a person
+    shadow: Decision | None = None  # what candidate thresholds would have decided (shadow mode)
 
     def record(self) -> dict[str, Any]:
         """The scores stored beside the message, so any past conversation can be re-scored and explained."""
@@ -36,13 +40,15 @@ class Assessment:
             },
             "escalate": self.decision.escalate,
             "trigger": self.decision.trigger,
+            **({"shadow": {"escalate": self.shadow.escalate, "trigger": self.shadow.trigger,
+                           "differs": self.shadow.escalate != self.decision.escalate}} if self.shadow else {}),
         }
 
 
 class Pipeline:
     """Analyse (one encoder pass), detect, then either answer or decide to hand over."""
 
-    def __init__(self, analyze: Analyze, suite: DetectorSuite, responder: Responder, thresholds: Callable[[], Thresholds]):
+    def __init__(self, analyze: Analyze, suite: DetectorSuite, responder: Responder, thresholds: LiveThresholds):
         self._analyze = analyze
         self._suite = suite
         self._responder = responder
@@ -51,7 +57,7 @@ class Pipeline:
     def answer_anyway(self, assessment: Assessment) -> Assessment:
         """The bot's answer to a turn that wanted a person while nobody can be reached."""
         reply = self._responder.reply(assessment.analysis, people_available=False)
-        return Assessment(assessment.analysis, assessment.decision, reply)
+        return Assessment(assessment.analysis, assessment.decision, reply, assessment.shadow)
 
     async def analyze(self, text: str) -> TurnAnalysis:
         return await self._analyze(text)
@@ -59,6 +65,13 @@ class Pipeline:
     async def assess(self, conversation_id: str, history: Sequence[Turn], text: str) -> Assessment:
         analysis = await self._analyze(text)
         conversation = Conversation(conversation_id, (*history, Turn("customer", text, analysis)))
-        decision = self._suite.run(conversation, self._thresholds())
+        decision = self._suite.run(conversation, self._thresholds.current)
+        shadow = None
+        if self._thresholds.shadow is not None:
+            # Shadow mode: the candidate judges the same turn; it is recorded and logged, never acted on.
+            shadow = self._suite.run(conversation, self._thresholds.shadow)
+            if shadow.escalate != decision.escalate:
+                logger.info("shadow thresholds would %s conversation %s (trigger %s)",
+                            "escalate" if shadow.escalate else "not escalate", conversation_id, shadow.trigger)
         reply = None if decision.escalate else self._responder.reply(analysis)
-        return Assessment(analysis, decision, reply)
+        return Assessment(analysis, decision, reply, shadow)

@@ -73,6 +73,8 @@ class Settings(BaseSettings):
     bot: BotSettings = BotSettings()
     models: ModelSettings = ModelSettings()
     detectors: Thresholds = Thresholds()
+    # Candidate thresholds judged on live traffic beside the active ones and only recorded (shadow mode).
+    shadow_detectors: Thresholds | None = None
     handoff: HandoffSettings = HandoffSettings()
 
     @classmethod

@@ -5,7 +5,7 @@ Defaults here are the measured choices documented in the README; the config file
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class _Section(BaseModel):
@@ -15,26 +15,46 @@ class _Section(BaseModel):
 
 
 class SentimentThresholds(_Section):
+    # Measured by `python -m detectors.evaluation.sentiment --select` on SST-2 dev + TweetEval-emotion val
+    # (never trained on): message 0.90 lets 1.8% of calm messages fire alone; trend 0.72 lets 1.9% of
+    # random calm pairs fire and catches 55% of upset pairs (smoothing 0.5: two turns weigh alike).
     message: float = Field(0.9, ge=0, le=1, description="Fire on one message at least this negative.")
-    trend: float = Field(0.6, ge=0, le=1, description="Fire when the smoothed negativity reaches this.")
+    trend: float = Field(0.72, ge=0, le=1, description="Fire when the smoothed negativity reaches this.")
     smoothing: float = Field(0.5, gt=0, le=1, description="Weight of the newest turn in the moving average.")
     min_turns: int = Field(2, ge=1, description="Customer turns needed before the trend can fire.")
 
 
 class IntentConfidenceThresholds(_Section):
+    # Measured by `python -m detectors.evaluation.intent` (CLINC150 val + oos_val): the out-of-scope score
+    # does the work (0.5 = the in-scope 95th percentile by construction; 93% of OOS test turns reach it).
+    # Rasa's 0.3 confidence costs nothing on calibrated probabilities; a 0.1 margin only adds in-scope flags
+    # (7.2% -> 7.7% of val turns, no OOS caught), so it is halved. Two turns in a row: ~3% false alarms in
+    # 8 in-scope turns (one turn: 43%) while 86% of OOS pairs fire.
     confidence: float = Field(0.3, ge=0, le=1, description="Uncertain when the top intent is below this.")
-    margin: float = Field(0.1, ge=0, le=1, description="Torn when the top two intents are closer than this.")
-    out_of_scope: float = Field(0.5, ge=0, le=1, description="Out of scope when the distance score reaches this.")
+    margin: float = Field(0.05, ge=0, le=1, description="Torn when the top two intents are closer than this.")
+    out_of_scope: float = Field(0.5, ge=0, le=1, description="Out of scope when the calibrated score reaches this.")
     consecutive: int = Field(2, ge=1, description="Uncertain customer turns in a row before firing.")
 
 
 class ExplicitRequestThresholds(_Section):
-    threshold: float = Field(0.5, ge=0, le=1, description="Fire when P(asks for a person) reaches this.")
+    # Picked on validation data only (bitext dev; CLINC150 val + oos_val and TweetEval val for false alarms)
+    # by `python -m detectors.evaluation.explicit_request --select`: 0 dev errors, 1 alarm in 5,100.
+    threshold: float = Field(0.9, ge=0, le=1, description="Fire when P(asks for a person) reaches this.")
+    with_phrase: float = Field(
+        0.1, ge=0, le=1, description="Lower bar for P(asks for a person) when the text holds a request phrase."
+    )
 
 
 class PatternSimilarityThresholds(_Section):
-    threshold: float = Field(0.8, ge=0, le=1, description="Fire when similarity to a past escalation reaches this.")
+    threshold: float = Field(0.75, ge=0, le=1, description="Fire when similarity to a past escalation reaches this.")
     window: int = Field(3, ge=1, description="Recent customer turns compared with the bank.")
+    min_turns: int = Field(2, ge=1, description="Customer turns needed in the window before it can fire.")
+
+    @model_validator(mode="after")
+    def _window_holds_min_turns(self) -> PatternSimilarityThresholds:
+        if self.min_turns > self.window:
+            raise ValueError(f"min_turns ({self.min_turns}) exceeds window ({self.window}): it could never fire")
+        return self
 
 
 class Thresholds(BaseModel):
@@ -46,3 +66,17 @@ class Thresholds(BaseModel):
     intent_confidence: IntentConfidenceThresholds = IntentConfidenceThresholds()
     explicit_request: ExplicitRequestThresholds = ExplicitRequestThresholds()
     pattern_similarity: PatternSimilarityThresholds = PatternSimilarityThresholds()
+
+
+class LiveThresholds:
+    """The thresholds in force, swapped whole on a hot reload, plus an optional shadow candidate.
+
+    The shadow thresholds are judged on live traffic beside the active ones; their decisions are only recorded.
+    """
+
+    def __init__(self, current: Thresholds, shadow: Thresholds | None = None) -> None:
+        self.current = current
+        self.shadow = shadow
+
+    def __call__(self) -> Thresholds:
+        return self.current

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from handoff.priority import PriorityRules
+
 PRIORITIES = ("urgent", "high", "normal", "low")
 
 
@@ -60,6 +62,7 @@ class HandoffSettings(_Section):
     default_handle_s: float = Field(300.0, gt=0, description="Handling time assumed before any chat was resolved.")
     business_hours: BusinessHours = BusinessHours()
     session_hours: float = Field(12.0, gt=0, description="How long an agent's login lasts.")
+    priority: PriorityRules = PriorityRules()
     dispatch_interval_s: float = Field(1.0, gt=0, description="How often offers, timeouts and SLAs are checked.")
 
     @field_validator("sla_s")

@@ -147,3 +147,16 @@ class BankEntryRow(Base):
     summary: Mapped[str] = mapped_column(Text, default="")
     vector: Mapped[list[float]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ThresholdChangeRow(Base):
+    """Who changed the live thresholds, when, and from what to what."""
+
+    __tablename__ = "threshold_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    actor: Mapped[str] = mapped_column(String(128))
+    target: Mapped[str] = mapped_column(String(16))  # "active" or "shadow"
+    old: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    new: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -21,7 +21,7 @@ from detectors.pattern_similarity import EscalationBank, conversation_vector
 from detectors.types import Decision, Turn
 from handoff.agents import Agent, AgentDirectory
 from handoff.config import HandoffSettings
-from handoff.entities import EntityExtractor, unique
+from handoff.entities import Entity, EntityExtractor
 from handoff.ownership import Owner
 from handoff.package import build_package, latest_topic_intent
 from handoff.priority import PriorityRules, assign_priority
@@ -44,6 +44,18 @@ OFFLINE_NOTICE = (
     "and we'll write back as soon as we're in. I'm still here if I can help in the meantime."
 )
 CONTACT_THANKS = "Thanks! We'll reply to {email} as soon as someone from the team is in."
+
+
+def entity_list(mentions: Sequence[Entity]) -> list[dict[str, Any]]:
+    """Each distinct entity once, with the customer messages it appears in."""
+    grouped: dict[tuple[str, str], dict[str, Any]] = {}
+    for mention in mentions:
+        entry = grouped.setdefault(
+            mention.key, {"type": mention.type, "text": mention.text, "value": mention.value or mention.text, "messages": []}
+        )
+        if mention.message not in entry["messages"]:
+            entry["messages"].append(mention.message)
+    return list(grouped.values())
 
 
 def agent_topic(agent_id: str) -> str:
@@ -94,28 +106,27 @@ class HandoffService:
         new = await asyncio.to_thread(self._prepare, conversation_id, decision, history, offline)
         ticket, created = await asyncio.to_thread(self.tickets.open, new)
         if created:
-            if offline:
-                await self._system_message(conversation_id, OFFLINE_NOTICE.format(hours=self._hours_text()))
-                await self.publish_state(conversation_id, offline=True)
-            else:
-                await self.publish_state(conversation_id)
-                await self._system_message(conversation_id, QUEUED_NOTICE)
+            # The state first, then the notice that explains it, in both cases.
+            await self.publish_state(conversation_id, **({"offline": True} if offline else {}))
+            notice = OFFLINE_NOTICE.format(hours=self._hours_text()) if offline else QUEUED_NOTICE
+            await self._system_message(conversation_id, notice)
             await self.relay.publish(AGENTS_TOPIC, {"type": "ticket_opened", "ticket": ticket.summary()})
             self.wake.set()
         return Escalation(ticket, created, offline)
 
-    async def take_contact(self, conversation_id: str, text: str, email: str | None = None) -> bool:
-        """While an offline ticket is open, an email address (in a contact frame or in the text) is the customer's
-        way of being called back; return True when the message was taken as contact details."""
+    async def take_contact(self, conversation_id: str, text: str) -> bool:
+        """While an offline ticket is open, a message with an email address is the customer asking to be called back.
+
+        Returns True when the message was taken as contact details; anything else still goes to the bot.
+        """
+        match = EMAIL.search(text)
+        if match is None:
+            return False
         ticket = await asyncio.to_thread(self.tickets.open_for_conversation, conversation_id)
         if ticket is None or ticket.status != "offline":
             return False
-        found = email or (EMAIL.search(text).group(0) if EMAIL.search(text) else None)
-        if not found and not ticket.contact_email:
-            return False
-        await asyncio.to_thread(self.tickets.set_contact, ticket.id, found, text)
-        if found:
-            await self._system_message(conversation_id, CONTACT_THANKS.format(email=found))
+        await asyncio.to_thread(self.tickets.set_contact, ticket.id, match.group(0), text)
+        await self._system_message(conversation_id, CONTACT_THANKS.format(email=match.group(0)))
         await self.relay.publish(AGENTS_TOPIC, {"type": "ticket_updated", "ticket_id": ticket.id})
         return True
 
@@ -324,13 +335,13 @@ class HandoffService:
         customer_texts = [m.text for m in messages if m.sender == "customer"]
         embeddings = [t.analysis.embedding for t in history if t.role == "customer" and t.analysis is not None]
         vectors = np.stack(embeddings) if len(embeddings) == len(customer_texts) and embeddings else None
-        entities = unique(self.extractor.extract(customer_texts))
+        entities = entity_list(self.extractor.extract(customer_texts))
         negatives = [float(m.analysis["negative"]) for m in messages if m.sender == "customer" and m.analysis and "negative" in m.analysis]
         priority, reasons = assign_priority(decision.trigger, max(negatives, default=0.0), customer_texts, info.customer, self.priority_rules)
         level = str(getattr(priority, "value", priority))
         team = self._team_for(latest_topic_intent(messages))
         package = build_package(
-            info, messages, decision, summarize(customer_texts, vectors), [e.as_dict() for e in entities], level, reasons, team
+            info, messages, decision, summarize(customer_texts, vectors), entities, level, reasons, team
         )
         return NewTicket(
             conversation_id=conversation_id,

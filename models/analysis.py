@@ -43,8 +43,14 @@ class IntentRanker(Protocol):
     def out_of_scope(self, embeddings: np.ndarray) -> np.ndarray: ...
 
 
-# A head maps a batch of embeddings (n, dim) to one probability per row (n,).
+# A head maps a batch of embeddings (n, dim) to one probability per row (n,). The negativity head may
+# instead read the layer means of the same pass (n, layers + 1, dim): it then says `reads = "layer_means"`.
 ProbabilityHead = Callable[[np.ndarray], np.ndarray]
+LAYER_MEANS = "layer_means"  # the value of `reads` on a head that takes layer means (see models.heads)
+
+
+class MissingFeatures(ValueError):
+    """A head needs layer means that the encoder or the caller did not provide."""
 
 
 class Analyzer:
@@ -58,6 +64,9 @@ class Analyzer:
         intents: IntentRanker,
         top_k: int = 3,
     ) -> None:
+        self._negative_reads_layers = getattr(negative, "reads", None) == LAYER_MEANS
+        if self._negative_reads_layers and not hasattr(encoder, "encode_with_features"):
+            raise MissingFeatures(f"the negativity head reads layer means, which {type(encoder).__name__} cannot give")
         self.encoder = encoder
         self._negative = negative
         self._human_request = human_request
@@ -65,11 +74,21 @@ class Analyzer:
         self._top_k = top_k
 
     def analyze(self, texts: Sequence[str]) -> list[TurnAnalysis]:
-        embeddings = self.encoder.encode(texts)
-        return self.analyze_embeddings(texts, embeddings)
+        if self._negative_reads_layers:
+            embeddings, layer_means = self.encoder.encode_with_features(texts)  # type: ignore[attr-defined]
+            return self.analyze_embeddings(texts, embeddings, layer_means)
+        return self.analyze_embeddings(texts, self.encoder.encode(texts))
 
-    def analyze_embeddings(self, texts: Sequence[str], embeddings: np.ndarray) -> list[TurnAnalysis]:
-        negative = self._negative(embeddings)
+    def analyze_embeddings(
+        self, texts: Sequence[str], embeddings: np.ndarray, layer_means: np.ndarray | None = None
+    ) -> list[TurnAnalysis]:
+        """Every head on an encoder pass already made; `layer_means` is needed when the negativity head reads them."""
+        if self._negative_reads_layers:
+            if layer_means is None:
+                raise MissingFeatures("the negativity head reads layer means: pass the encode_with_features output")
+            negative = self._negative(layer_means)
+        else:
+            negative = self._negative(embeddings)
         human = self._human_request(embeddings)
         ranked = self._intents.rank(embeddings, k=self._top_k)
         oos = self._intents.out_of_scope(embeddings)

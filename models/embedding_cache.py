@@ -27,3 +27,15 @@ def embed_cached(encoder: Encoder, texts: Sequence[str], cache_dir: Path | None 
     np.save(tmp, vectors, allow_pickle=False)
     tmp.replace(path)
     return vectors
+
+
+class CachingEncoder:
+    """An encoder whose results for a whole list of texts are kept on disk: for fixed inputs such as seed files."""
+
+    def __init__(self, encoder: Encoder, cache_dir: Path) -> None:
+        self.encoder = encoder
+        self.cache_dir = Path(cache_dir)
+        self.dim = encoder.dim
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        return embed_cached(self.encoder, list(texts), self.cache_dir)

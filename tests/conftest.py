@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import os
+
+# As in the CLI: one BLAS thread, set before numpy is imported anywhere.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 from pathlib import Path
 
 import pytest
@@ -48,3 +52,22 @@ def data_root() -> Path:
         if candidate and Path(candidate).is_dir():
             return Path(candidate)
     pytest.skip("the public data sets are not here (set ESCALATOR_DATA or put them in ../shared/data)")
+
+
+@pytest.fixture(scope="session")
+def spacy_nlp():
+    """spaCy's small English pipeline from the installed package, loaded once for the whole run."""
+    from handoff.entities import load_spacy
+
+    return load_spacy()
+
+
+@pytest.fixture
+def make_app(make_settings, encoder, spacy_nlp):
+    """An app on a temporary SQLite file with the shared real models; keyword arguments override settings sections."""
+    from bot.app import create_app
+
+    def make(**overrides):
+        return create_app(make_settings(**overrides), encoder=encoder, entity_nlp=spacy_nlp)
+
+    return make

@@ -53,7 +53,7 @@
   var root = host.attachShadow({ mode: "open" });
   root.innerHTML = [
     "<style>",
-    ":host{all:initial}",
+    ":host{all:initial !important}",  // outer rules beat :host unless important (the demo page styles every div)
     "*{box-sizing:border-box;font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif}",
     ".launcher{position:fixed;right:20px;bottom:20px;z-index:2147483000;border:0;border-radius:28px;padding:14px 20px;",
     "background:#1f5f8b;color:#fff;font-size:16px;cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.25)}",

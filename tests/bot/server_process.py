@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import BinaryIO
 
 import httpx
 
@@ -35,16 +36,17 @@ class ServerProcess:
             "ESCALATOR_SERVER__RATE_PER_SECOND": "1000",
         }
         self.process: subprocess.Popen[bytes] | None = None
+        self._log_file: BinaryIO | None = None
         self.log = workdir / f"server-{self.port}.log"
 
     def start(self, timeout: float = 120.0) -> "ServerProcess":
         command = [sys.executable, "-m", "bot.cli", "serve", "--port", str(self.port)]
-        self.process = subprocess.Popen(
-            command, cwd=self.workdir, env=self.env, stdout=self.log.open("wb"), stderr=subprocess.STDOUT
-        )
+        self._log_file = self.log.open("wb")
+        self.process = subprocess.Popen(command, cwd=self.workdir, env=self.env, stdout=self._log_file, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
+                self._close_log()
                 raise RuntimeError(f"server exited early:\n{self.log.read_text()}")
             try:
                 if httpx.get(f"{self.base}/healthz", timeout=1).status_code == 200:
@@ -58,6 +60,7 @@ class ServerProcess:
         if self.process and self.process.poll() is None:
             self.process.send_signal(signal.SIGKILL)
             self.process.wait(10)
+        self._close_log()
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
@@ -66,6 +69,11 @@ class ServerProcess:
                 self.process.wait(15)
             except subprocess.TimeoutExpired:
                 self.kill()
+        self._close_log()
+
+    def _close_log(self) -> None:
+        if self._log_file is not None and not self._log_file.closed:
+            self._log_file.close()
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")

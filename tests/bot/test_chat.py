@@ -6,20 +6,15 @@ import pytest
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from bot.app import create_app
 from tests.bot.chat_client import hello, is_type, say, until
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def client(make_settings, encoder):
-    with TestClient(create_app(make_settings(), encoder=encoder)) as client:
+def client(make_app):
+    with TestClient(make_app()) as client:
         yield client
-
-
-def make_client(make_settings, encoder, **overrides):
-    return TestClient(create_app(make_settings(**overrides), encoder=encoder))
 
 
 def store_of(client):
@@ -62,7 +57,7 @@ def test_duplicate_client_msg_id_gets_the_same_ack_and_stores_nothing_new(client
 def test_bot_answers_from_the_knowledge_base(client):
     with client.websocket_connect("/ws/chat") as ws:
         cid = hello(ws)["conversation_id"]
-        say(ws, "I forgot my password and can't log in")
+        say(ws, "How do I reset my password?")
         reply, _ = until(ws, lambda f: f.get("type") == "message" and f.get("sender") == "bot" and f["seq"] > 1)
         stored = store_of(client).messages_after(cid, reply["seq"] - 1)[0]
         assert stored.analysis["intent"] in {"password_reset", "login_trouble"}
@@ -137,8 +132,8 @@ def test_oversized_frame_closes_with_1009(client):
         assert closed.value.code == 1009
 
 
-def test_foreign_origin_is_refused_and_own_or_listed_origins_are_allowed(make_settings, encoder):
-    with make_client(make_settings, encoder, server={"allowed_origins": ["https://shop.example"]}) as client:
+def test_foreign_origin_is_refused_and_own_or_listed_origins_are_allowed(make_app):
+    with TestClient(make_app(server={"allowed_origins": ["https://shop.example"]})) as client:
         with pytest.raises(WebSocketDisconnect) as refused:
             with client.websocket_connect("/ws/chat", headers={"origin": "https://evil.example"}):
                 pass
@@ -148,8 +143,8 @@ def test_foreign_origin_is_refused_and_own_or_listed_origins_are_allowed(make_se
                 assert hello(ws)["type"] == "welcome"
 
 
-def test_rate_limit_answers_with_retry_after(make_settings, encoder):
-    with make_client(make_settings, encoder, server={"rate_burst": 3, "rate_per_second": 0.2}) as client:
+def test_rate_limit_answers_with_retry_after(make_app):
+    with TestClient(make_app(server={"rate_burst": 3, "rate_per_second": 0.2})) as client:
         with client.websocket_connect("/ws/chat") as ws:
             cid = hello(ws)["conversation_id"]  # the hello spends one token
             for n in range(3):
@@ -163,6 +158,7 @@ def test_rate_limit_answers_with_retry_after(make_settings, encoder):
 
 
 def test_asking_for_a_person_queues_the_chat_and_the_bot_goes_quiet(client):
+    client.app.state.agents.set_status("admin", "online")  # somebody is in, so the chat is queued
     with client.websocket_connect("/ws/chat") as ws:
         cid = hello(ws)["conversation_id"]
         until(ws, is_type("state"))

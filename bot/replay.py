@@ -1,0 +1,59 @@
+"""Replaying labelled conversations through the real pipeline: the server's code path without the websocket.
+
+Every customer turn is analysed once (one batched encoder pass for the whole file); thresholds can then be
+varied freely, because only the detectors and the policy depend on them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Sequence
+
+from bot.offline import OfflinePipeline
+from bot.pipeline import Pipeline
+from bot.responder import Responder
+from detectors.registry import DetectorSuite
+from detectors.thresholds import LiveThresholds, Thresholds
+from detectors.tuning.conversations import LabelledConversation
+from detectors.tuning.metrics import Outcome, outcome_from_decisions
+from detectors.types import Decision, Turn
+from models.analysis import TurnAnalysis
+
+
+class Replayer:
+    """Holds the analyses of every customer turn, and replays the conversations under any thresholds."""
+
+    def __init__(self, offline: OfflinePipeline, conversations: Sequence[LabelledConversation]) -> None:
+        self.offline = offline
+        self.conversations = list(conversations)
+        texts = sorted({t.text for c in self.conversations for t in c.turns if t.role == "customer"})
+        self.analyses: dict[str, TurnAnalysis] = dict(zip(texts, offline.analyze_many(texts))) if texts else {}
+        self.suite = DetectorSuite.build(offline.bank)
+        self.responder = Responder(offline.knowledge_base, offline.settings.bot.match_threshold)
+
+    def replay(self, thresholds: Thresholds) -> list[Outcome]:
+        return asyncio.run(self._replay_all(thresholds))
+
+    async def _replay_all(self, thresholds: Thresholds) -> list[Outcome]:
+        async def analyze(text: str) -> TurnAnalysis:
+            return self.analyses[text]
+
+        pipeline = Pipeline(analyze, self.suite, self.responder, LiveThresholds(thresholds))
+        return [await self._replay_one(pipeline, conversation) for conversation in self.conversations]
+
+    async def _replay_one(self, pipeline: Pipeline, conversation: LabelledConversation) -> Outcome:
+        history: list[Turn] = []
+        decisions: list[Decision] = []
+        turns = conversation.turns
+        for index, turn in enumerate(turns):
+            if turn.role != "customer":
+                history.append(Turn(turn.role, turn.text))  # type: ignore[arg-type]
+                continue
+            assessment = await pipeline.assess(conversation.id, history, turn.text)
+            decisions.append(assessment.decision)
+            history.append(Turn("customer", turn.text, assessment.analysis))
+            scripted_reply = index + 1 < len(turns) and turns[index + 1].role != "customer"
+            # Where the file has no bot turn, the bot answers as it would have; once escalated it stays quiet.
+            if not scripted_reply and assessment.reply is not None and not any(d.escalate for d in decisions):
+                history.append(Turn("bot", assessment.reply.text, intent=assessment.reply.intent))
+        return outcome_from_decisions(conversation.id, conversation.expected, decisions)

@@ -1,0 +1,244 @@
+"""How well the intent model classifies CLINC150 and tells in-scope from out-of-scope queries.
+
+Train on `train`; choose the threshold on `val` + `oos_val` (the one that keeps 95% of in-scope val);
+report on `test` + `oos_test`. Beside the headline figures:
+- the default threshold (0.5, calibrated without OOS examples) applied unchanged to test,
+- Rasa's FallbackClassifier rule (confidence < 0.3 or margin < 0.1) as the floor to beat,
+- each out-of-scope component alone, and the per-turn grid behind the detector's defaults,
+- a knowledge-base-sized model (40 CLINC intents x 12 examples, no OOS examples), with every other
+  CLINC intent and `oos_test` as out of scope, for whether the default transfers,
+- Banking77: 50 intents trained, the other 27 held out as unseen; and the CLINC model's view of Banking77,
+- how often `consecutive` uncertain turns happen by chance in in-scope conversations (streak maths).
+
+    python -m detectors.evaluation.intent --data /path/to/shared/data [--cache var/cache/embeddings]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from detectors.intent_confidence import judge_turn
+from detectors.thresholds import IntentConfidenceThresholds
+from models import datasets
+from models.embedding_cache import DEFAULT_CACHE_DIR, embed_cached
+from models.encoder import Encoder
+from models.intent import COMPONENTS, IntentModel
+
+KEEP = 0.95  # share of in-scope queries the chosen threshold must keep
+
+
+def auroc(out_scores: np.ndarray, in_scores: np.ndarray) -> float:
+    """P(a random out-of-scope query scores above a random in-scope one), ties counted half."""
+    both = np.concatenate([out_scores, in_scores])
+    ranks = np.empty(len(both))
+    order = np.argsort(both, kind="mergesort")
+    sorted_scores = both[order]
+    edges = np.concatenate([[0], np.flatnonzero(np.diff(sorted_scores)) + 1, [len(both)]])
+    for start, end in zip(edges[:-1], edges[1:]):
+        ranks[order[start:end]] = (start + end + 1) / 2.0
+    n_out, n_in = len(out_scores), len(in_scores)
+    return float((ranks[:n_out].sum() - n_out * (n_out + 1) / 2.0) / (n_out * n_in))
+
+
+def threshold_keeping(in_scope_scores: np.ndarray, keep: float = KEEP) -> float:
+    """The lowest threshold (fire when score > it) under which at least `keep` of in-scope scores stay."""
+    return float(np.quantile(in_scope_scores, keep, method="higher"))
+
+
+def separation(in_scores: np.ndarray, out_scores: np.ndarray, threshold: float) -> dict[str, float]:
+    """In-scope kept and out-of-scope caught when firing at score >= threshold."""
+    return {
+        "in_scope_kept": round(float((in_scores < threshold).mean()), 4),
+        "oos_recall": round(float((out_scores >= threshold).mean()), 4),
+    }
+
+
+def rasa_rule(model: IntentModel, x: np.ndarray, confidence: float = 0.3, margin: float = 0.1) -> np.ndarray:
+    """Rasa's FallbackClassifier: fall back when top < confidence or top - runner-up < margin."""
+    probs = np.sort(model.probabilities(x), axis=1)
+    return (probs[:, -1] < confidence) | (probs[:, -1] - probs[:, -2] < margin)
+
+
+def uncertain(model: IntentModel, x: np.ndarray, t: IntentConfidenceThresholds) -> np.ndarray:
+    """The detector's per-turn test, run on every row."""
+    probs = np.sort(model.probabilities(x), axis=1)
+    oos = model.out_of_scope(x)
+    return np.array([judge_turn(p[-1], p[-2], o, t).uncertain for p, o in zip(probs, oos)])
+
+
+def false_alarm_probability(per_turn: float, consecutive: int, turns: int) -> float:
+    """P(at least `consecutive` uncertain turns in a row within `turns` independent in-scope turns)."""
+    # State = length of the current uncertain run (< consecutive); absorbing once it reaches `consecutive`.
+    state = np.zeros(consecutive)
+    state[0] = 1.0
+    fired = 0.0
+    for _ in range(turns):
+        nxt = np.zeros(consecutive)
+        nxt[0] = state.sum() * (1 - per_turn)
+        nxt[1:] = state[:-1] * per_turn
+        fired += state[-1] * per_turn
+        state = nxt
+    return float(fired)
+
+
+def _split(data: dict[str, list[tuple[str, str]]], name: str, encoder: Encoder, cache: Path | None):
+    pairs = data[name]
+    return embed_cached(encoder, [t for t, _ in pairs], cache), [label for _, label in pairs]
+
+
+def evaluate(data_root: Path, encoder: Encoder, cache_dir: Path | None = DEFAULT_CACHE_DIR) -> dict[str, object]:
+    """Every figure in the module docstring, as one JSON-ready dict."""
+    clinc = datasets.load_clinc150(data_root)
+    xs = {name: _split(clinc, name, encoder, cache_dir) for name in clinc}
+    x_train, y_train = xs["train"]
+    x_val, _ = xs["val"]
+    x_test, y_test = xs["test"]
+    started = time.perf_counter()
+    model = IntentModel.fit(x_train, y_train)
+    fit_seconds = time.perf_counter() - started
+
+    predicted = np.array(model.intents)[model.probabilities(x_test).argmax(1)]
+    s_val, s_oos_val = model.out_of_scope(x_val), model.out_of_scope(xs["oos_val"][0])
+    s_test, s_oos_test = model.out_of_scope(x_test), model.out_of_scope(xs["oos_test"][0])
+    chosen = threshold_keeping(s_val)
+    at_chosen = separation(s_test, s_oos_test, np.nextafter(chosen, 1.0))
+    result: dict[str, object] = {
+        "in_scope_accuracy": round(float((predicted == np.array(y_test)).mean()), 4),
+        "oos_recall_at_95": at_chosen["oos_recall"],
+        "auroc": round(auroc(s_oos_test, s_test), 4),
+        "val_threshold": round(chosen, 4),
+        "test_in_scope_kept_at_val_threshold": at_chosen["in_scope_kept"],
+        "val_auroc": round(auroc(s_oos_val, s_val), 4),
+        "default_threshold_0.5_on_test": separation(s_test, s_oos_test, 0.5),
+        "fit_seconds": round(fit_seconds, 1),
+        "temperature": round(model.temperature, 3),
+    }
+
+    components: dict[str, object] = {}
+    raw = {name: model.raw_scores(xs[name][0]) for name in ("val", "oos_val", "test", "oos_test")}
+    for j, component in enumerate(COMPONENTS):
+        chosen_j = threshold_keeping(raw["val"][:, j])
+        components[component] = {
+            "oos_recall_at_95": separation(raw["test"][:, j], raw["oos_test"][:, j], np.nextafter(chosen_j, np.inf))[
+                "oos_recall"
+            ],
+            "auroc": round(auroc(raw["oos_test"][:, j], raw["test"][:, j]), 4),
+        }
+    probs_val, probs_test = model.probabilities(x_val), model.probabilities(x_test)
+    probs_oos_test = model.probabilities(xs["oos_test"][0])
+    msp_threshold = threshold_keeping(-probs_val.max(1))
+    components["max_probability"] = {
+        "oos_recall_at_95": round(float((-probs_oos_test.max(1) > msp_threshold).mean()), 4),
+        "auroc": round(auroc(-probs_oos_test.max(1), -probs_test.max(1)), 4),
+    }
+    result["components"] = components
+
+    result["rasa_fallback_0.3_0.1"] = {
+        "in_scope_flagged": round(float(rasa_rule(model, x_test).mean()), 4),
+        "oos_recall": round(float(rasa_rule(model, xs["oos_test"][0]).mean()), 4),
+    }
+    result["per_turn_grid_val"] = _per_turn_grid(model, x_val, xs["oos_val"][0])
+    defaults = IntentConfidenceThresholds()
+    flag_in = float(uncertain(model, x_test, defaults).mean())
+    flag_out = float(uncertain(model, xs["oos_test"][0], defaults).mean())
+    result["detector_defaults_on_test"] = {
+        "thresholds": defaults.model_dump(),
+        "in_scope_turns_flagged": round(flag_in, 4),
+        "oos_turns_flagged": round(flag_out, 4),
+        "streaks": {
+            f"consecutive={n}": {
+                "false_alarm_in_8_in_scope_turns": round(false_alarm_probability(flag_in, n, 8), 4),
+                "caught_within_n_oos_turns": round(flag_out**n, 4),
+            }
+            for n in (1, 2, 3)
+        },
+    }
+    result["kb_scale"] = [_kb_scale(xs, seed) for seed in (0, 1, 2)]
+    result["banking77"] = _banking77(data_root, encoder, cache_dir, model)
+    return result
+
+
+def _per_turn_grid(model: IntentModel, x_in: np.ndarray, x_out: np.ndarray) -> list[dict[str, float]]:
+    """In-scope flagged vs OOS caught on val for a few confidence/margin pairs at out_of_scope 0.5."""
+    rows = []
+    for confidence in (0.0, 0.1, 0.2, 0.3):
+        for margin in (0.0, 0.05, 0.1):
+            t = IntentConfidenceThresholds(confidence=confidence, margin=margin, out_of_scope=0.5)
+            rows.append(
+                {
+                    "confidence": confidence,
+                    "margin": margin,
+                    "in_scope_flagged": round(float(uncertain(model, x_in, t).mean()), 4),
+                    "oos_flagged": round(float(uncertain(model, x_out, t).mean()), 4),
+                }
+            )
+    return rows
+
+
+def _kb_scale(xs: dict, seed: int, intents: int = 40, per_intent: int = 12) -> dict[str, object]:
+    """A small knowledge base cut from CLINC150 train: do the 0.5 default and the AUROC still hold?"""
+    rng = np.random.default_rng(seed)
+    x_train, y_train = xs["train"]
+    x_test, y_test = xs["test"]
+    y_train, y_test = np.array(y_train), np.array(y_test)
+    known = rng.choice(sorted(set(y_train.tolist())), size=intents, replace=False)
+    rows = np.concatenate([rng.choice(np.flatnonzero(y_train == c), per_intent, replace=False) for c in known])
+    started = time.perf_counter()
+    model = IntentModel.fit(x_train[rows], y_train[rows].tolist())
+    fit_seconds = time.perf_counter() - started
+    inside = np.isin(y_test, known)
+    x_out = np.vstack([x_test[~inside], xs["oos_test"][0]])
+    s_in, s_out = model.out_of_scope(x_test[inside]), model.out_of_scope(x_out)
+    predicted = np.array(model.intents)[model.probabilities(x_test[inside]).argmax(1)]
+    return {
+        "seed": seed,
+        "in_scope_accuracy": round(float((predicted == y_test[inside]).mean()), 4),
+        "auroc": round(auroc(s_out, s_in), 4),
+        "default_threshold_0.5": separation(s_in, s_out, 0.5),
+        "fit_seconds": round(fit_seconds, 2),
+    }
+
+
+def _banking77(data_root: Path, encoder: Encoder, cache_dir: Path | None, clinc_model: IntentModel) -> dict:
+    """Held-out Banking77 intents as unseen (hard, same-domain OOS), and CLINC's model on Banking77 text."""
+    banking = datasets.load_banking77(data_root)
+    x_train, y_train = _split(banking, "train", encoder, cache_dir)
+    x_test, y_test = _split(banking, "test", encoder, cache_dir)
+    y_train, y_test = np.array(y_train), np.array(y_test)
+    labels = sorted(set(y_train.tolist()))
+    known = np.random.default_rng(0).choice(labels, size=50, replace=False)
+    keep = np.isin(y_train, known)
+    model = IntentModel.fit(x_train[keep], y_train[keep].tolist())
+    inside = np.isin(y_test, known)
+    s_in, s_out = model.out_of_scope(x_test[inside]), model.out_of_scope(x_test[~inside])
+    predicted = np.array(model.intents)[model.probabilities(x_test[inside]).argmax(1)]
+    return {
+        "held_out_intents": {
+            "known_intents": 50,
+            "in_scope_accuracy": round(float((predicted == y_test[inside]).mean()), 4),
+            "auroc": round(auroc(s_out, s_in), 4),
+            "default_threshold_0.5": separation(s_in, s_out, 0.5),
+        },
+        "clinc_model_flags_banking77_test_as_oos": round(float((clinc_model.out_of_scope(x_test) >= 0.5).mean()), 4),
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, required=True, help="the shared data root (holds clinc150/)")
+    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE_DIR, help="embedding cache directory")
+    args = parser.parse_args(argv)
+    from models.encoder import SentenceEncoder
+
+    print(json.dumps(evaluate(args.data, SentenceEncoder(), args.cache), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,197 @@
+"""How well the sentiment head reads negativity, with VADER's figures beside ours.
+
+- TweetEval-sentiment test: 3-class macro-averaged recall (the task's official metric);
+- SST-2 test: binary accuracy (positive vs negative probability, neutral ignored);
+- Twitter US airline sentiment, all 14,640 tweets: AUROC of P(negative) for negative vs the rest
+  (non-commercial licence: evaluation only, the head never trains on it).
+
+`select_thresholds` measures the detector's single-message and trend defaults on validation data the
+head never saw: SST-2 dev and TweetEval-emotion val (anger/sadness as negative, joy/optimism not).
+
+    python -m detectors.evaluation.sentiment --data /path/to/shared/data [--select]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from detectors.evaluation import single_turn_conversations
+from detectors.sentiment import SentimentDetector
+from detectors.thresholds import SentimentThresholds
+from models import datasets
+from models.embedding_cache import DEFAULT_CACHE_DIR, embed_cached
+from models.encoder import Encoder
+from models.heads import SENTIMENT_WEIGHTS, LinearHead, load_head
+
+LABELS = datasets.SENTIMENT_LABELS  # negative, neutral, positive
+
+
+def macro_recall(truth: Sequence[str], predicted: Sequence[str]) -> float:
+    """Mean over the classes present in `truth` of the share of that class predicted correctly."""
+    truth_array, predicted_array = np.asarray(truth), np.asarray(predicted)
+    classes = sorted(set(truth_array.tolist()))
+    return float(np.mean([(predicted_array[truth_array == c] == c).mean() for c in classes]))
+
+
+def auroc(scores: np.ndarray, positive: np.ndarray) -> float:
+    """Area under the ROC curve: P(a random positive outscores a random negative), ties count half."""
+    scores, positive = np.asarray(scores, dtype=np.float64), np.asarray(positive, dtype=bool)
+    n_pos, n_neg = int(positive.sum()), int((~positive).sum())
+    if n_pos == 0 or n_neg == 0:
+        raise ValueError("AUROC needs at least one positive and one negative example")
+    order = np.argsort(scores, kind="mergesort")
+    ranks = np.empty(len(scores), dtype=np.float64)
+    sorted_scores = scores[order]
+    # Average ranks over runs of equal scores (1-based), so ties are counted half.
+    boundaries = np.flatnonzero(np.diff(sorted_scores)) + 1
+    starts = np.concatenate([[0], boundaries])
+    ends = np.concatenate([boundaries, [len(scores)]])
+    for start, end in zip(starts, ends):
+        ranks[order[start:end]] = (start + end + 1) / 2.0
+    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
+
+
+def vader_label(compound: float) -> str:
+    """VADER's documented cut-offs: compound >= 0.05 positive, <= -0.05 negative, else neutral."""
+    return "positive" if compound >= 0.05 else "negative" if compound <= -0.05 else "neutral"
+
+
+def _vader_compound(texts: Sequence[str]) -> np.ndarray:
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    analyzer = SentimentIntensityAnalyzer()
+    return np.array([analyzer.polarity_scores(t)["compound"] for t in texts])
+
+
+def _figures(
+    tweet_labels: list[str],
+    tweet_predicted: list[str],
+    sst2_positive: np.ndarray,
+    sst2_predicted_positive: np.ndarray,
+    airline_negative: np.ndarray,
+    airline_negativity: np.ndarray,
+) -> dict[str, float]:
+    return {
+        "tweeteval_macro_recall": macro_recall(tweet_labels, tweet_predicted),
+        "sst2_accuracy": float((sst2_positive == sst2_predicted_positive).mean()),
+        "airline_negative_auroc": auroc(airline_negativity, airline_negative),
+    }
+
+
+def evaluate(
+    data_root: Path,
+    encoder: Encoder,
+    cache_dir: Path | None = DEFAULT_CACHE_DIR,
+    weights: Path = SENTIMENT_WEIGHTS,
+    with_vader: bool = True,
+) -> dict[str, object]:
+    """Test-set figures of the shipped sentiment head, and of VADER on the same texts."""
+    head = load_head(weights)
+    tweets = datasets.load_tweeteval_sentiment(data_root)["test"]
+    sst2 = datasets.load_sst2(data_root)["test"]
+    airline = datasets.load_twitter_airline(data_root)
+    tweet_labels = [label for _, label in tweets]
+    sst2_positive = np.array([label == "positive" for _, label in sst2])
+    airline_negative = np.array([label == "negative" for _, label in airline])
+
+    tweet_p = _probabilities(head, encoder, datasets.texts_of(tweets), cache_dir)
+    sst2_p = _probabilities(head, encoder, datasets.texts_of(sst2), cache_dir)
+    airline_p = _probabilities(head, encoder, datasets.texts_of(airline), cache_dir)
+    negative, positive = head.index("negative"), head.index("positive")
+    result: dict[str, object] = _figures(
+        tweet_labels,
+        [head.classes[i] for i in tweet_p.argmax(axis=1)],
+        sst2_positive,
+        sst2_p[:, positive] >= sst2_p[:, negative],
+        airline_negative,
+        airline_p[:, negative],
+    )
+    result["head"] = f"{head.kind} over {head.dim}-d embeddings"
+    if with_vader:
+        tweet_c = _vader_compound(datasets.texts_of(tweets))
+        sst2_c = _vader_compound(datasets.texts_of(sst2))
+        airline_c = _vader_compound(datasets.texts_of(airline))
+        result["vader"] = _figures(
+            tweet_labels, [vader_label(c) for c in tweet_c], sst2_positive, sst2_c >= 0, airline_negative, -airline_c
+        )
+    return result
+
+
+def select_thresholds(
+    data_root: Path,
+    encoder: Encoder,
+    cache_dir: Path | None = DEFAULT_CACHE_DIR,
+    weights: Path = SENTIMENT_WEIGHTS,
+    calm_false_alarm_rate: float = 0.02,
+) -> dict[str, object]:
+    """Pick the message and trend thresholds by their false-alarm rate on calm validation messages.
+
+    `message`: the lowest value (to 0.01) at which at most `calm_false_alarm_rate` of non-negative
+    messages fire on their own. `trend`: with smoothing 0.5 and two customer turns the trend is the mean
+    of the two messages' negativity, so it is the lowest value at which at most the same share of random
+    pairs of calm messages fire. Recall is reported on single upset messages and on random upset pairs.
+    """
+    head = load_head(weights)
+    sst2 = datasets.load_sst2(data_root)["dev"]
+    emotion = datasets.load_tweeteval_emotion(data_root)["val"]
+    texts = datasets.texts_of(sst2) + datasets.texts_of(emotion)
+    upset = np.array([label == "negative" for _, label in sst2] + [label in ("anger", "sadness") for _, label in emotion])
+    negativity = np.concatenate(
+        [_probabilities(head, encoder, datasets.texts_of(rows), cache_dir)[:, head.index("negative")] for rows in (sst2, emotion)]
+    )  # fmt: skip
+    calm, upset_values = negativity[~upset], negativity[upset]
+    rng = np.random.default_rng(0)
+    calm_pairs = (rng.choice(calm, 20_000) + rng.choice(calm, 20_000)) / 2
+    upset_pairs = (rng.choice(upset_values, 20_000) + rng.choice(upset_values, 20_000)) / 2
+    message = _round_up(np.quantile(calm, 1.0 - calm_false_alarm_rate))
+    trend = _round_up(np.quantile(calm_pairs, 1.0 - calm_false_alarm_rate))
+    chosen = SentimentThresholds(message=message, trend=trend, smoothing=0.5, min_turns=2)
+    detector = SentimentDetector()
+    fired = np.array(
+        [detector.detect(c, chosen).fired for c in single_turn_conversations(texts, np.zeros((len(texts), 1)), negativity)]
+    )  # fmt: skip
+    return {
+        "chosen": chosen.model_dump(),
+        "messages": len(texts),
+        "single_message": {"recall_upset": float(fired[upset].mean()), "false_alarms_calm": float(fired[~upset].mean())},
+        "two_turn_trend": {
+            "recall_upset_pairs": float((upset_pairs >= trend).mean()),
+            "false_alarms_calm_pairs": float((calm_pairs >= trend).mean()),
+        },
+        "median_negativity": {"calm": float(np.median(calm)), "upset": float(np.median(upset_values))},
+    }
+
+
+def _round_up(value: float) -> float:
+    return min(1.0, round(float(np.ceil(float(value) * 100)) / 100, 2))
+
+
+def _probabilities(head: LinearHead, encoder: Encoder, texts: list[str], cache_dir: Path | None) -> np.ndarray:
+    return head.predict_proba(embed_cached(encoder, texts, cache_dir))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, required=True, help="the shared data root")
+    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE_DIR, help="embedding cache directory")
+    parser.add_argument("--weights", type=Path, default=SENTIMENT_WEIGHTS)
+    parser.add_argument("--select", action="store_true", help="measure threshold defaults on validation data")
+    args = parser.parse_args(argv)
+    from models.encoder import SentenceEncoder
+
+    encoder = SentenceEncoder()
+    if args.select:
+        report = select_thresholds(args.data, encoder, args.cache, args.weights)
+    else:
+        report = evaluate(args.data, encoder, args.cache, args.weights)
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,277 @@
+"""Explicit request: the customer asks for a human, in any phrasing and with typos.
+
+The score is the human-request head's probability (`analysis.human_request`). A small rule reader goes
+through the text clause by clause and finds every word naming a person (typos included: "humna",
+"reprsentative"), then gives each mention a role:
+
+- `asks`: a contact verb or "to"/"with" leads up to it ("talk to a person", "get me a human");
+- `negated`: "I don't need an agent", "do not transfer me to a human", "no agent needed";
+- `reported`: "the agent I spoke to was rude", "I already talked to a rep";
+- `mentions`: anything else ("is your manager in?").
+
+The rules veto the head when every mention is negated or reported, or when a farewell names nobody
+("talk to you later"). They also lend the head evidence: when a mention `asks`, a lower probability
+(`thresholds.with_phrase`) is enough, which recovers typo-ridden requests the embedding blurs
+("how to speak tosomebody"). Without any person word the head decides alone, at `thresholds.threshold`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Literal
+
+from detectors.thresholds import ExplicitRequestThresholds
+from detectors.types import Conversation, Signal
+
+Role = Literal["asks", "mentions", "negated", "reported"]
+
+# Who a customer may ask for. Plurals are matched by stripping a final "s".
+PERSON_WORDS = frozenset(
+    {
+        "human", "agent", "person", "manager", "representative", "rep", "supervisor", "operator",
+        "someone", "somebody", "staff", "employee", "advisor", "adviser", "associate", "people",
+        "assistant", "humna", "hooman", "represenative",
+    }
+)  # fmt: skip
+# Real words one edit away from a person word: never read as a typo of one.
+NEAR_MISSES = frozenset(
+    {"manage", "managed", "manages", "urgent", "humane", "humor", "hunan", "agency", "prison", "parson",
+     "persona", "poison", "operate", "opera", "stuff", "stiff", "associated", "peoples", "assistance",
+     "assist", "assisted", "resistant", "statement"}
+)  # fmt: skip
+NEGATORS = frozenset(
+    {"don't", "dont", "do not", "didn't", "didnt", "doesn't", "doesnt", "won't", "wont", "never", "not"}
+)  # fmt: skip
+# A negator negates the request only right before a verb of wanting or of handing over: "I don't need
+# an agent", "do not transfer me to a human". "I don't know how to talk to an agent" is still a request,
+# and "can't reach a human" / "why won't you get me an agent" are complaints, so those are excluded.
+DESIRE = frozenset({"need", "needs", "want", "wanna", "require", "ask", "asked", "asking", "like", "bother", "mean"})
+HANDOVER = frozenset({"transfer", "connect", "put", "send", "escalate", "call", "contact", "give", "get"})
+NOT_NEGATING_BEFORE = frozenset({"why", "can", "could", "cannot"})
+# Past-interaction verbs before a mention: "I already spoke to an agent" (but not "to be contacted by").
+TALKED = frozenset(
+    {"spoke", "spoken", "talked", "chatted", "contacted", "called", "emailed", "met", "dealt", "reached"}
+)  # fmt: skip
+# Narration after a definite mention: "the agent I spoke to was rude", "your rep hung up on me".
+NARRATION = frozenset(
+    {"was", "were", "said", "says", "told", "tells", "hung", "gave", "promised", "refused", "spoke", "talked",
+     "helped", "answered", "sent", "kept", "did", "didn't", "didnt", "couldn't", "couldnt", "wouldn't",
+     "wouldnt", "hasn't", "hasnt", "haven't", "havent", "never", "had", "has", "claimed", "insisted",
+     "assured", "explained", "mentioned", "suggested", "recommended", "advised", "is", "are"}
+)  # fmt: skip
+# Words that make a mention a wish even when narration follows: "I want the agent who helped me before".
+REQUEST_CUES = frozenset({"want", "need", "wanna", "speak", "talk", "chat", "connect", "transfer", "get", "put", "give"})
+DEFINITE = frozenset({"the", "your", "that", "this", "those", "these", "previous", "last", "other", "my", "his", "her"})
+FAREWELL = re.compile(r"\b(?:talk|speak|chat)\w*\s+(?:to|with)\s+(?:you|u|ya|y'all)\b|\bttyl\b|\btalk\s+later\b", re.I)
+
+# Verbs that lead up to the person asked for; typos one edit away count ("takl", "speek").
+CONTACT_VERBS = frozenset(
+    {"talk", "speak", "chat", "contact", "call", "reach", "connect", "transfer", "direct", "escalate", "put",
+     "get", "see", "meet", "message", "phone", "ring", "redirect", "forward", "pass", "patch", "hand",
+     "route", "give", "bring", "find", "want", "need"}
+)  # fmt: skip
+LEADING_WORDS = frozenset({"to", "with", "wth", "me"})
+# Words glued to a person word by a missed space: "tosomebody", "withan agent".
+_GLUED_PREFIXES = ("to", "with", "wth", "a", "an", "the", "my")
+_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?", re.I)
+_CLAUSE_BREAK = re.compile(r"[.;!?,:\n]+|\s(?:but|and then|however|instead)\s", re.I)
+_LOOKBEHIND = 6  # tokens before a mention that may carry its negation or past-tense verb
+_LOOKAHEAD = 4  # tokens after a mention that may narrate what that person did
+_PHRASE_LEAD = 4  # tokens before the mention shown to the agent: "get me a human"
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    """One word that names a person, its role in its clause, and the words around it."""
+
+    word: str
+    role: Role
+    phrase: str  # the words leading up to it ("get me a human") or, for vetoed roles, its clause
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """What the rules read in a message: a veto, a request phrase, and what to show the agent."""
+
+    vetoed: bool
+    why: str | None  # "negated", "reported" or "farewell" when vetoed
+    asks: bool  # a mention with a contact verb or "to"/"with" leading up to it
+    phrase: str  # the request phrase, the vetoed mention's clause, or the message itself
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Optimal-string-alignment distance: insertions, deletions, substitutions and adjacent swaps."""
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        current = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        previous2, previous = previous, current
+    return previous[len(b)]
+
+
+def _near(word: str, vocabulary: frozenset[str], min_length: int) -> bool:
+    """`word` is in `vocabulary` or one edit from a long-enough entry (two edits for long words)."""
+    if word in vocabulary:
+        return True
+    tolerance = 2 if len(word) >= 9 else 1 if len(word) >= min_length else 0
+    return tolerance > 0 and any(
+        len(entry) >= min_length and abs(len(word) - len(entry)) <= tolerance and edit_distance(word, entry) <= tolerance
+        for entry in vocabulary
+    )
+
+
+@lru_cache(maxsize=8192)  # a chat reuses few words; the edit distances are the cost
+def is_person_word(token: str) -> bool:
+    """A person word, its plural, or a typo of one ("humna", "eprson", "reprsentative")."""
+    word = token.lower().removesuffix("'s")
+    if word in NEAR_MISSES or len(word) < 3:
+        return False
+    if word.endswith("s") and len(word) > 4 and _near(word[:-1], PERSON_WORDS, 5):
+        return True
+    return _near(word, PERSON_WORDS, 5)
+
+
+@lru_cache(maxsize=8192)
+def is_contact_verb(token: str) -> bool:
+    word = token.lower()
+    return _near(word, CONTACT_VERBS, 4) or (word.endswith("ing") and _near(word[:-3], CONTACT_VERBS, 4))
+
+
+def _tokens(text: str, start: int, end: int) -> list[tuple[str, int, int]]:
+    """Words of text[start:end] with their offsets; a person word glued to "to"/"with" is split off."""
+    tokens: list[tuple[str, int, int]] = []
+    for match in _TOKEN.finditer(text, start, end):
+        word, begin = match.group(0), match.start()
+        prefix = next(
+            (p for p in _GLUED_PREFIXES if word.lower().startswith(p) and len(word) - len(p) >= 5
+             and word[len(p):].lower().rstrip("s") in PERSON_WORDS and not is_person_word(word)),
+            None,
+        )  # fmt: skip
+        if prefix:
+            tokens.append((word[: len(prefix)], begin, begin + len(prefix)))
+            tokens.append((word[len(prefix) :], begin + len(prefix), match.end()))
+        else:
+            tokens.append((word, begin, match.end()))
+    return tokens
+
+
+def _is_negated(before: list[str], after: list[str]) -> bool:
+    for k, word in enumerate(before):
+        pair = " ".join(before[k : k + 2])
+        if pair in {"no need", "rather not"} or word == "without":
+            return True
+        if word not in NEGATORS and pair not in NEGATORS:
+            continue
+        rest = before[k + (2 if pair in NEGATORS else 1) :]
+        if k > 0 and before[k - 1] in NOT_NEGATING_BEFORE or rest[:1] in (["you"], ["u"]):
+            continue
+        if (DESIRE | HANDOVER) & set(rest[:2]):
+            return True
+    return bool(before) and before[-1] in {"no", "not"} and bool({"needed", "necessary", "required"} & set(after))
+
+
+def _is_reported(before: list[str], after: list[str]) -> bool:
+    for k, word in enumerate(before):
+        if word in TALKED and not (k > 0 and before[k - 1] in {"be", "to", "get", "been"}):
+            return True
+    determiner = next((w for w in reversed(before[-3:]) if w in DEFINITE or w in {"a", "an", "some"}), None)
+    return determiner in DEFINITE and bool(NARRATION & set(after)) and not REQUEST_CUES & set(before)
+
+
+def _role(words: list[str], i: int) -> Role:
+    before = words[max(0, i - _LOOKBEHIND) : i]
+    after = words[i + 1 : i + 1 + _LOOKAHEAD]
+    if _is_negated(before, after):
+        return "negated"
+    if _is_reported(before, after):
+        return "reported"
+    lead = before[-4:]
+    if any(w in LEADING_WORDS or is_contact_verb(w) for w in lead):
+        return "asks"
+    return "mentions"
+
+
+def find_mentions(text: str) -> list[Mention]:
+    """Every person word in `text`, clause by clause, with its role and the words around it."""
+    mentions: list[Mention] = []
+    start = 0
+    for clause_end in [m.start() for m in _CLAUSE_BREAK.finditer(text)] + [len(text)]:
+        tokens = _tokens(text, start, clause_end)
+        words = [t[0].lower() for t in tokens]
+        for i, (word, _, end) in enumerate(tokens):
+            if not is_person_word(word):
+                continue
+            role = _role(words, i)
+            if role in ("negated", "reported"):
+                phrase = _shorten(text[start:clause_end])
+            else:
+                phrase = text[tokens[max(0, i - _PHRASE_LEAD)][1] : end]
+            mentions.append(Mention(word, role, phrase))
+        start = clause_end
+    return mentions
+
+
+def read_request(text: str) -> Reading:
+    """Veto when every mention of a person is negated or reported, or a farewell names nobody."""
+    mentions = find_mentions(text)
+    wanted = [m for m in mentions if m.role in ("asks", "mentions")]
+    if wanted:
+        asking = [m for m in wanted if m.role == "asks"]
+        return Reading(False, None, bool(asking), (asking or wanted)[0].phrase)
+    if mentions:
+        return Reading(True, mentions[0].role, False, mentions[0].phrase)
+    farewell = FAREWELL.search(text)
+    if farewell:
+        return Reading(True, "farewell", False, farewell.group(0))
+    return Reading(False, None, False, _shorten(text))
+
+
+def decide(probability: float, reading: Reading, thresholds: ExplicitRequestThresholds) -> bool:
+    """Fire when the head is confident enough (less so with a request phrase) and nothing vetoes."""
+    if reading.vetoed:
+        return False
+    needed = min(thresholds.threshold, thresholds.with_phrase) if reading.asks else thresholds.threshold
+    return probability >= needed
+
+
+def _shorten(text: str, limit: int = 80) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+_VETO_WORDS = {"negated": "negated", "reported": "reported speech", "farewell": "a farewell"}
+
+
+class ExplicitRequestDetector:
+    """The human-request head's probability on the newest customer message, read together with the rules."""
+
+    name = "explicit_request"
+
+    def detect(self, conversation: Conversation, thresholds: ExplicitRequestThresholds) -> Signal:
+        turns = [t for t in conversation.customer_turns if t.analysis is not None]
+        if not turns:
+            return Signal(self.name, 0.0, thresholds.threshold, False, "No customer message to judge yet.")
+        analysis = turns[-1].analysis
+        assert analysis is not None  # filtered above; narrows the type
+        probability = float(analysis.human_request)
+        reading = read_request(analysis.text)
+        fired = decide(probability, reading, thresholds)
+        threshold = min(thresholds.threshold, thresholds.with_phrase) if reading.asks else thresholds.threshold
+        evidence: dict[str, object] = {"phrase": reading.phrase, "probability": round(probability, 3)}
+        if reading.vetoed:
+            evidence["vetoed"] = reading.why
+            reason = f"Mentions a person but does not ask for one ({_VETO_WORDS[reading.why or '']}: '{reading.phrase}')"
+        elif fired:
+            reason = f"Asked for a person: '{reading.phrase}'"
+        else:
+            reason = f"No request for a person ({probability:.2f} < {threshold:.2f})"
+        # A vetoed message scores 0 so that `fired` always agrees with `score >= threshold`.
+        score = 0.0 if reading.vetoed else probability
+        return Signal(self.name, score, threshold, fired, reason, evidence)

@@ -1,0 +1,129 @@
+"""Intent confidence: fire when the bot has not understood the customer several turns in a row.
+
+A customer turn is *uncertain* when the knowledge base's intent model either
+- is out of scope: `analysis.out_of_scope` reaches `thresholds.out_of_scope` (nothing known is near), or
+- is unsure: the top intent's probability is below `thresholds.confidence`, or
+- is torn: the two most probable intents are closer than `thresholds.margin`.
+
+One miss is normal (a typo, an odd phrasing; about 6% of in-scope CLINC150 queries score as out of
+scope at the default), so the detector fires only after `thresholds.consecutive` uncertain customer
+turns in a row; a certain turn resets the count. The per-turn test (`judge_turn`) and the streak
+(`uncertain_streak`) are pure functions of numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Sequence
+
+from detectors.thresholds import IntentConfidenceThresholds
+from detectors.types import Conversation, Signal
+from models.analysis import TurnAnalysis
+
+Cause = Literal["out_of_scope", "unsure", "torn"]
+
+_CAUSE_WORDS: dict[Cause, str] = {
+    "out_of_scope": "Out of scope for the knowledge base",
+    "unsure": "No confident intent match",
+    "torn": "Torn between two intents",
+}
+_TIMES = {1: "once", 2: "twice", 3: "three times"}
+
+
+@dataclass(frozen=True, slots=True)
+class TurnVerdict:
+    """Why one customer turn counts as uncertain (cause None when it is understood)."""
+
+    cause: Cause | None
+    top: float  # probability of the most probable intent (0 when there are none)
+    margin: float  # top minus runner-up
+    out_of_scope: float
+
+    @property
+    def uncertain(self) -> bool:
+        return self.cause is not None
+
+
+def judge_turn(top: float, runner_up: float, out_of_scope: float, t: IntentConfidenceThresholds) -> TurnVerdict:
+    """The per-turn test; out of scope wins over unsure, unsure over torn, as the more telling cause."""
+    margin = top - runner_up
+    cause: Cause | None = None
+    if out_of_scope >= t.out_of_scope:
+        cause = "out_of_scope"
+    elif top < t.confidence:
+        cause = "unsure"
+    elif margin < t.margin:
+        cause = "torn"
+    return TurnVerdict(cause, top, margin, out_of_scope)
+
+
+def judge_analysis(analysis: TurnAnalysis, t: IntentConfidenceThresholds) -> TurnVerdict:
+    """`judge_turn` on what the models said about one message."""
+    intents = analysis.intents
+    top = intents[0][1] if intents else 0.0
+    runner_up = intents[1][1] if len(intents) > 1 else 0.0
+    return judge_turn(top, runner_up, analysis.out_of_scope, t)
+
+
+def uncertain_streak(verdicts: Sequence[TurnVerdict]) -> int:
+    """How many of the newest verdicts in a row are uncertain."""
+    streak = 0
+    for verdict in reversed(verdicts):
+        if not verdict.uncertain:
+            break
+        streak += 1
+    return streak
+
+
+class IntentConfidenceDetector:
+    """Fires after `consecutive` customer turns in a row that the knowledge base did not understand."""
+
+    name = "intent_confidence"
+
+    def detect(self, conversation: Conversation, thresholds: IntentConfidenceThresholds) -> Signal:
+        analysed = [t for t in conversation.customer_turns if t.analysis is not None]
+        verdicts = [judge_analysis(t.analysis, thresholds) for t in analysed]  # type: ignore[arg-type]
+        streak = uncertain_streak(verdicts)
+        needed = thresholds.consecutive
+        # Score: progress towards the streak that fires, so 0.5 means "one more miss and I fire" at N=2.
+        score = min(1.0, streak / needed)
+        fired = streak >= needed
+        recent = list(zip(analysed, verdicts))[-max(needed, 1) :]
+        evidence: dict[str, object] = {
+            "streak": streak,
+            "needed": needed,
+            "turns": [
+                {
+                    "text": turn.text,
+                    "intents": [[name, round(p, 4)] for name, p in turn.analysis.intents],  # type: ignore[union-attr]
+                    "margin": round(v.margin, 4),
+                    "out_of_scope": round(v.out_of_scope, 4),
+                    "cause": v.cause,
+                }
+                for turn, v in recent
+            ],
+        }
+        reason = describe(verdicts, [t.text for t in analysed], streak)
+        return Signal(self.name, score, 1.0, fired, reason, evidence)
+
+
+def describe(verdicts: Sequence[TurnVerdict], texts: Sequence[str], streak: int) -> str:
+    """One sentence for the agent, naming the newest turn's cause and quoting it."""
+    if not verdicts:
+        return "No analysed customer message yet"
+    last = verdicts[-1]
+    quote = _quote(texts[-1])
+    if last.cause is None:
+        return f"Understood the latest message (top intent {last.top:.2f}, out of scope {last.out_of_scope:.2f})"
+    times = _TIMES.get(streak, f"{streak} times")
+    detail = {
+        "out_of_scope": f"score {last.out_of_scope:.2f}",
+        "unsure": f"top intent {last.top:.2f}",
+        "torn": f"margin {last.margin:.2f}",
+    }[last.cause]
+    return f"{_CAUSE_WORDS[last.cause]} {times} in a row ({detail}): {quote}"
+
+
+def _quote(text: str, limit: int = 80) -> str:
+    text = " ".join(text.split())
+    return repr(text if len(text) <= limit else text[: limit - 1] + "…")

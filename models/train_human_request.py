@@ -1,0 +1,102 @@
+"""Train the human-request head: P(the message asks for a person) from the shared sentence embedding.
+
+Positives: bitext-customer-support train `contact_human_agent`. Negatives: every other bitext intent
+(`contact_customer_service` is the near miss), CLINC150 train + oos_train and Banking77 train, which
+teach the head that ordinary support and assistant requests are not requests for a person. A small
+hand-written file adds hard cases (negations, reported speech, farewells, terse "agent!").
+
+Positives are about 1% of the rows, so they are weighted up (POSITIVE_WEIGHT) rather than fully
+balanced: full balancing pushed CLINC/Banking false alarms up 5x for no recall gain in cross-validation
+on bitext train+dev. Thresholds are chosen on validation data by `detectors.evaluation.explicit_request`.
+
+    python -m models.train_human_request --data /path/to/shared/data
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from models import datasets
+from models.embedding_cache import DEFAULT_CACHE_DIR, embed_cached
+from models.encoder import Encoder
+from models.heads import HUMAN_REQUEST_WEIGHTS, LinearHead
+
+POSITIVE_INTENT = "contact_human_agent"
+CLASSES = ("other", "human_request")
+HARD_EXAMPLES = Path(__file__).parent / "data" / "human_request_examples.tsv"
+POSITIVE_WEIGHT = 30.0
+REGULARISATION_C = 30.0
+
+
+def training_sets(data_root: Path) -> dict[str, list[tuple[str, bool]]]:
+    """Every training source as (text, asks for a person) pairs, by name."""
+    bitext = datasets.load_bitext(data_root)
+    clinc = datasets.load_clinc150(data_root)
+    banking = datasets.load_banking77(data_root)
+    return {
+        "bitext_train": [(t, label == POSITIVE_INTENT) for t, label in bitext["train"]],
+        "clinc150_train": [(t, False) for t, _ in clinc["train"]],
+        "clinc150_oos_train": [(t, False) for t, _ in clinc["oos_train"]],
+        "banking77_train": [(t, False) for t, _ in banking["train"]],
+        "hand_written": [(t, label == "1") for t, label in datasets.read_labelled_tsv(HARD_EXAMPLES)],
+    }
+
+
+def fit_head(embeddings: np.ndarray, asks: np.ndarray) -> LinearHead:
+    """Weighted logistic regression, stored as a two-class softmax head (identical probabilities)."""
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression(C=REGULARISATION_C, class_weight={0: 1.0, 1: POSITIVE_WEIGHT}, max_iter=5000)
+    model.fit(embeddings, asks.astype(int))
+    w, b = model.coef_[0], float(model.intercept_[0])
+    # softmax([0, z]) == sigmoid(z): put the logit on the positive row and zeros on the other.
+    return LinearHead(np.stack([np.zeros_like(w), w]), np.array([0.0, b]), CLASSES)
+
+
+def train(data_root: Path, out: Path = HUMAN_REQUEST_WEIGHTS, cache_dir: Path | None = DEFAULT_CACHE_DIR,
+          encoder: Encoder | None = None) -> dict:  # fmt: skip
+    """Fit the head on the training sets, save it to `out`, and report its figures on bitext dev."""
+    if encoder is None:
+        from models.encoder import SentenceEncoder
+
+        encoder = SentenceEncoder()
+    sets = training_sets(data_root)
+    parts = [embed_cached(encoder, [t for t, _ in rows], cache_dir) for rows in sets.values()]
+    embeddings = np.vstack(parts)
+    asks = np.array([flag for rows in sets.values() for _, flag in rows], dtype=bool)
+    head = fit_head(embeddings, asks)
+    head.save(out)
+
+    dev = datasets.load_bitext(data_root)["dev"]
+    dev_asks = np.array([label == POSITIVE_INTENT for _, label in dev])
+    dev_probability = head.predict_proba(embed_cached(encoder, datasets.texts_of(dev), cache_dir))[:, 1]
+    flagged = dev_probability >= 0.5
+    true_positives = int((flagged & dev_asks).sum())
+    return {
+        "weights": str(out),
+        "rows": {name: len(rows) for name, rows in sets.items()},
+        "positives": int(asks.sum()),
+        "bitext_dev_at_0.5": {
+            "precision": true_positives / max(int(flagged.sum()), 1),
+            "recall": true_positives / max(int(dev_asks.sum()), 1),
+        },
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, required=True, help="the shared data root")
+    parser.add_argument("--out", type=Path, default=HUMAN_REQUEST_WEIGHTS)
+    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE_DIR, help="embedding cache directory")
+    args = parser.parse_args(argv)
+    print(json.dumps(train(args.data, args.out, args.cache), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
