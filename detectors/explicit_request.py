@@ -6,11 +6,17 @@ through the text clause by clause and finds every word naming a person (typos in
 
 - `asks`: a contact verb or "to"/"with" leads up to it ("talk to a person", "get me a human");
 - `negated`: "I don't need an agent", "do not transfer me to a human", "no agent needed";
-- `reported`: "the agent I spoke to was rude", "I already talked to a rep";
+- `reported`: "the agent I spoke to was rude", "I already talked to a rep", "a rep told me to wait";
+- `identity`: asks whether the bot is a person ("are you a real person?", "am I talking to a human"),
+  which the knowledge base answers;
 - `mentions`: anything else ("is your manager in?").
 
-The rules veto the head when every mention is negated or reported, or when a farewell names nobody
-("talk to you later"). They also lend the head evidence: when a mention `asks`, a lower probability
+A department ("customer service", "support", "billing team") counts as asked for only when the customer
+asks to be handed over to it ("transfer me to customer service"): bitext files "how do I talk to customer
+service" under a different intent, and the knowledge base answers it with the contact details.
+
+The rules veto the head when every mention is negated, reported or about the bot's identity, or when a
+farewell names nobody ("talk to you later"). They also lend the head evidence: when a mention `asks`, a lower probability
 (`thresholds.with_phrase`) is enough, which recovers typo-ridden requests the embedding blurs
 ("how to speak tosomebody"). Without any person word the head decides alone, at `thresholds.threshold`.
 """
@@ -25,21 +31,21 @@ from typing import Literal
 from detectors.thresholds import ExplicitRequestThresholds
 from detectors.types import Conversation, Signal
 
-Role = Literal["asks", "mentions", "negated", "reported"]
+Role = Literal["asks", "mentions", "negated", "reported", "identity"]
 
 # Who a customer may ask for. Plurals are matched by stripping a final "s".
 PERSON_WORDS = frozenset(
     {
         "human", "agent", "person", "manager", "representative", "rep", "supervisor", "operator",
         "someone", "somebody", "staff", "employee", "advisor", "adviser", "associate", "people",
-        "assistant", "humna", "hooman", "represenative",
+        "assistant", "humna", "hooman", "represenative", "team", "specialist", "expert",
     }
 )  # fmt: skip
 # Real words one edit away from a person word: never read as a typo of one.
 NEAR_MISSES = frozenset(
     {"manage", "managed", "manages", "urgent", "humane", "humor", "hunan", "agency", "prison", "parson",
      "persona", "poison", "operate", "opera", "stuff", "stiff", "associated", "peoples", "assistance",
-     "assist", "assisted", "resistant", "statement"}
+     "assist", "assisted", "resistant", "statement", "export", "experts'", "specialty", "special"}
 )  # fmt: skip
 NEGATORS = frozenset(
     {"don't", "dont", "do not", "didn't", "didnt", "doesn't", "doesnt", "won't", "wont", "never", "not"}
@@ -63,6 +69,30 @@ NARRATION = frozenset(
 )  # fmt: skip
 # Words that make a mention a wish even when narration follows: "I want the agent who helped me before".
 REQUEST_CUES = frozenset({"want", "need", "wanna", "speak", "talk", "chat", "connect", "transfer", "get", "put", "give"})
+# Narration in the past after an indefinite mention: "a rep told me to wait", "an agent called me".
+PAST_NARRATION = frozenset(
+    {"was", "were", "said", "told", "helped", "promised", "gave", "hung", "sent", "refused", "explained",
+     "mentioned", "suggested", "recommended", "advised", "claimed", "insisted", "assured", "answered", "spoke",
+     "talked", "called", "emailed", "approved", "fixed", "sorted", "replied"}
+)  # fmt: skip
+# Questions about whether the bot is a person: an opener, then only these words up to the person word.
+IDENTITY_OPENERS = (("are", "you"), ("you", "are"), ("r", "u"), ("am", "i"), ("is", "this"), ("you're",), ("youre",))
+IDENTITY_FILLER = frozenset(
+    {"a", "an", "the", "real", "actual", "actually", "live", "really", "even", "just", "talking", "speaking",
+     "chatting", "to", "with", "human", "not", "still", "now", "right"}
+)  # fmt: skip
+# Departments: asked for only when handed over to ("transfer me to customer service", "put me through to billing").
+DEPARTMENT = re.compile(
+    r"\b(?:customer\s*(?:service|support|care|services)|support(?:\s+(?:team|line|desk|staff))?|help\s*desk|"
+    r"billing|accounts|returns\s+(?:team|department)|\w+\s+department)\b",
+    re.I,
+)
+DEPARTMENT_HANDOVER = re.compile(
+    r"\b(?:transfer|connect|put|patch|forward|redirect|route|hand|pass|escalate|switch|loop|take)\w*\s+"
+    r"(?:(?:me|this|it|my\s+\w+|the\s+chat|this\s+chat|us)\s+)?(?:(?:back\s+)?(?:through|over|on)\s+)?"
+    r"(?:to|with|into|in\s+with)\s+(?:your\s+|the\s+|a\s+|an\s+)?$",
+    re.I,
+)
 DEFINITE = frozenset({"the", "your", "that", "this", "those", "these", "previous", "last", "other", "my", "his", "her"})
 FAREWELL = re.compile(r"\b(?:talk|speak|chat)\w*\s+(?:to|with)\s+(?:you|u|ya|y'all)\b|\bttyl\b|\btalk\s+later\b", re.I)
 
@@ -96,7 +126,7 @@ class Reading:
     """What the rules read in a message: a veto, a request phrase, and what to show the agent."""
 
     vetoed: bool
-    why: str | None  # "negated", "reported" or "farewell" when vetoed
+    why: str | None  # "negated", "reported", "identity" or "farewell" when vetoed
     asks: bool  # a mention with a contact verb or "to"/"with" leading up to it
     phrase: str  # the request phrase, the vetoed mention's clause, or the message itself
 
@@ -163,6 +193,9 @@ def _tokens(text: str, start: int, end: int) -> list[tuple[str, int, int]]:
 
 
 def _is_negated(before: list[str], after: list[str]) -> bool:
+    # "no human please", "no rep, just the link" (but "is there no human I can talk to?" still asks).
+    if before[-1:] == ["no"] and not set(before[-2:-1]) & {"there", "is", "there's", "theres", "why"}:
+        return True
     for k, word in enumerate(before):
         pair = " ".join(before[k : k + 2])
         if pair in {"no need", "rather not"} or word == "without":
@@ -182,7 +215,20 @@ def _is_reported(before: list[str], after: list[str]) -> bool:
         if word in TALKED and not (k > 0 and before[k - 1] in {"be", "to", "get", "been"}):
             return True
     determiner = next((w for w in reversed(before[-3:]) if w in DEFINITE or w in {"a", "an", "some"}), None)
-    return determiner in DEFINITE and bool(NARRATION & set(after)) and not REQUEST_CUES & set(before)
+    if REQUEST_CUES & set(before):
+        return False
+    if determiner in DEFINITE:
+        return bool(NARRATION & set(after))
+    return determiner is not None and bool(PAST_NARRATION & set(after[:2]))
+
+
+def _is_identity_question(before: list[str]) -> bool:
+    """'are you a real person', 'am I talking to a human': the opener, then only filler words."""
+    for k in range(len(before) - 1, -1, -1):
+        for opener in IDENTITY_OPENERS:
+            if tuple(before[k : k + len(opener)]) == opener:
+                return all(w in IDENTITY_FILLER for w in before[k + len(opener) :])
+    return False
 
 
 def _role(words: list[str], i: int) -> Role:
@@ -192,6 +238,8 @@ def _role(words: list[str], i: int) -> Role:
         return "negated"
     if _is_reported(before, after):
         return "reported"
+    if _is_identity_question(before):
+        return "identity"
     lead = before[-4:]
     if any(w in LEADING_WORDS or is_contact_verb(w) for w in lead):
         return "asks"
@@ -209,13 +257,30 @@ def find_mentions(text: str) -> list[Mention]:
             if not is_person_word(word):
                 continue
             role = _role(words, i)
-            if role in ("negated", "reported"):
+            if role in ("negated", "reported", "identity"):
                 phrase = _shorten(text[start:clause_end])
             else:
                 phrase = text[tokens[max(0, i - _PHRASE_LEAD)][1] : end]
             mentions.append(Mention(word, role, phrase))
+        mentions += _department_requests(text, start, clause_end)
         start = clause_end
     return mentions
+
+
+def _department_requests(text: str, start: int, end: int) -> list[Mention]:
+    """Departments the customer asks to be handed over to: `asks`, or `negated` ("don't transfer me to billing")."""
+    found = []
+    for match in DEPARTMENT.finditer(text, start, end):
+        lead_start = max(start, match.start() - 60)
+        handover = DEPARTMENT_HANDOVER.search(text, lead_start, match.start())
+        if handover is None:
+            continue
+        before = [t[0].lower() for t in _tokens(text, start, match.start())][-_LOOKBEHIND:]
+        if _is_negated(before, []):
+            found.append(Mention(match.group(0), "negated", _shorten(text[start:end])))
+        else:
+            found.append(Mention(match.group(0), "asks", " ".join(text[handover.start() : match.end()].split())))
+    return found
 
 
 def read_request(text: str) -> Reading:
@@ -246,7 +311,9 @@ def _shorten(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-_VETO_WORDS = {"negated": "negated", "reported": "reported speech", "farewell": "a farewell"}
+_VETO_WORDS = {
+    "negated": "negated", "reported": "reported speech", "farewell": "a farewell", "identity": "asks what the bot is"
+}  # fmt: skip
 
 
 class ExplicitRequestDetector:

@@ -1,4 +1,9 @@
-"""Train the sentiment head: negative / neutral / positive from the shared sentence embedding.
+"""Train the sentiment head: negative / neutral / positive from the shared encoder's single pass.
+
+The head reads the mean-pooled hidden states of layers LAYERS (not only the final sentence embedding),
+concatenated and standardised: the same pass yields them at no extra cost (see
+`SentenceEncoder.encode_with_features`), and the intermediate layers keep the wording cues (negations,
+intensifiers, swearing) that the final paraphrase-tuned layer smooths away.
 
 Training data (never a test split, never twitter-airline-sentiment, whose licence is non-commercial):
 

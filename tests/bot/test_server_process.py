@@ -32,13 +32,13 @@ def test_pages_docs_and_websocket_answer(server):
     assert "Northwind" in httpx.get(f"{server.base}/").text
     assert "escalator" in httpx.get(f"{server.base}/widget.js").text.lower()
     assert httpx.get(f"{server.base}/docs").status_code == 200
-    assert "/ws/chat" not in httpx.get(f"{server.base}/openapi.json").text or True
     with connect(server.ws_url) as ws:
         assert hello(ws)["type"] == "welcome"
         ws.send(json.dumps({"type": "message", "client_msg_id": "p1", "text": "how do I reset my password?"}))
-        frames = [json.loads(ws.recv(timeout=30)) for _ in range(6)]
+        frames = []
+        while not any(f.get("sender") == "bot" and f.get("seq", 0) > 2 for f in frames):
+            frames.append(json.loads(ws.recv(timeout=30)))
         assert {"type": "ack", "client_msg_id": "p1", "seq": 2} in frames
-        assert any(f.get("sender") == "bot" and f.get("seq", 0) > 2 for f in frames)
 
 
 def test_the_server_closes_an_oversized_frame_with_1009(server):

@@ -148,3 +148,45 @@ def test_real_head_and_rules_on_clear_cases(real_models, text: str, fires: bool)
     encoder, probability = real_models
     signal = ExplicitRequestDetector().detect(conversation(text, float(probability(encoder.encode([text]))[0])), ExplicitRequestThresholds())
     assert signal.fired is fires, signal
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # questions about what the bot is: the knowledge base answers them
+        ("are you a real person?", "vetoed:identity"),
+        ("am i speaking with a real human", "vetoed:identity"),
+        ("can you tell me if you are a live person", "vetoed:identity"),
+        ("are you able to connect me to a human", "asks"),
+        # "no <person>" right before the word negates it, unless it asks whether there is one
+        ("no human please, just the link", "vetoed:negated"),
+        ("is there no human I can talk to?", "mentions"),
+        # an indefinite mention narrated in the past is reported speech; a future wish is not
+        ("a rep told me to wait a week", "vetoed:reported"),
+        ("an agent called me this morning", "vetoed:reported"),
+        ("can a rep call me", "mentions"),
+        # team, specialist and expert name people too
+        ("connect me with a product specialist", "asks"),
+        ("let me talk to your billing team", "asks"),
+        ("does your team test the tents", "mentions"),
+        # departments count only when the customer asks to be handed over to them
+        ("transfer me to customer service please", "asks"),
+        ("My order is late. Put me through to customer support.", "asks"),
+        ("escalate this to the shipping department", "asks"),
+        ("don't transfer me to customer service", "vetoed:negated"),
+        ("how do I contact customer service", "none"),
+        ("send the invoice to billing", "none"),
+    ],
+)
+def test_rule_reader_on_identity_questions_departments_and_new_person_words(text: str, expected: str) -> None:
+    assert summary(text) == expected
+
+
+def test_department_request_phrase_starts_at_the_handover_verb() -> None:
+    assert read_request("hi, my tent leaks. please put me through to customer care").phrase == "put me through to customer care"
+
+
+def test_identity_question_is_explained_to_the_agent() -> None:
+    signal = ExplicitRequestDetector().detect(conversation("are you a real person?", 0.99), THRESHOLDS)
+    assert not signal.fired and signal.evidence["vetoed"] == "identity"
+    assert signal.reason == "Mentions a person but does not ask for one (asks what the bot is: 'are you a real person')"

@@ -33,8 +33,8 @@ def test_a_whole_handoff(tmp_path, model_cache):
     server = ServerProcess(tmp_path, database, model_cache)
     server.env["ESCALATOR_ADMIN_PASSWORD"] = "scenario-admin"
     server.start()
+    api = httpx.Client(base_url=server.base, timeout=30)
     try:
-        api = httpx.Client(base_url=server.base, timeout=30)
         admin = {"Authorization": "Bearer " + api.post("/api/agent/login", json={"username": "admin", "password": "scenario-admin"}).json()["token"]}
         for name, teams in (("ana", ["general", "orders"]), ("bo", ["billing"])):
             created = api.post("/api/agent/agents", headers=admin, json={
@@ -108,4 +108,5 @@ def test_a_whole_handoff(tmp_path, model_cache):
         engine.dispose()
         assert senders.count("agent") == 1 and "system" in senders
     finally:
+        api.close()
         server.stop()
