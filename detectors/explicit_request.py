@@ -129,6 +129,7 @@ class Reading:
     why: str | None  # "negated", "reported", "identity" or "farewell" when vetoed
     asks: bool  # a mention with a contact verb or "to"/"with" leading up to it
     phrase: str  # the request phrase, the vetoed mention's clause, or the message itself
+    bare: bool = False  # the message is nothing but a person word and filler: "AGENT. NOW.", "operator please"
 
 
 def edit_distance(a: str, b: str) -> int:
@@ -283,13 +284,29 @@ def _department_requests(text: str, start: int, end: int) -> list[Mention]:
     return found
 
 
+# Words that may stand beside a bare person word without changing what is asked: "real person please".
+BARE_FILLER = frozenset(
+    {"please", "pls", "plz", "now", "asap", "right", "immediately", "a", "an", "the", "real", "live", "actual",
+     "some", "hi", "hello", "hey", "ok", "okay", "just", "thanks", "thank", "you"}
+)  # fmt: skip
+
+
+def is_bare_request(text: str) -> bool:
+    """A message that is only a person word plus filler is a request, however terse: the head scores such
+    one-word messages poorly because they carry so little text."""
+    words = [w.lower() for w in _TOKEN.findall(text)]
+    content = [w for w in words if w not in BARE_FILLER]
+    return 0 < len(content) <= 2 and all(is_person_word(w) for w in content)
+
+
 def read_request(text: str) -> Reading:
     """Veto when every mention of a person is negated or reported, or a farewell names nobody."""
     mentions = find_mentions(text)
     wanted = [m for m in mentions if m.role in ("asks", "mentions")]
     if wanted:
         asking = [m for m in wanted if m.role == "asks"]
-        return Reading(False, None, bool(asking), (asking or wanted)[0].phrase)
+        bare = is_bare_request(text)
+        return Reading(False, None, bool(asking) or bare, (asking or wanted)[0].phrase if not bare else _shorten(text), bare)
     if mentions:
         return Reading(True, mentions[0].role, False, mentions[0].phrase)
     farewell = FAREWELL.search(text)
@@ -302,6 +319,8 @@ def decide(probability: float, reading: Reading, thresholds: ExplicitRequestThre
     """Fire when the head is confident enough (less so with a request phrase) and nothing vetoes."""
     if reading.vetoed:
         return False
+    if reading.bare:
+        return True
     needed = min(thresholds.threshold, thresholds.with_phrase) if reading.asks else thresholds.threshold
     return probability >= needed
 
@@ -340,5 +359,5 @@ class ExplicitRequestDetector:
         else:
             reason = f"No request for a person ({probability:.2f} < {threshold:.2f})"
         # A vetoed message scores 0 so that `fired` always agrees with `score >= threshold`.
-        score = 0.0 if reading.vetoed else probability
+        score = 0.0 if reading.vetoed else (1.0 if reading.bare else probability)
         return Signal(self.name, score, threshold, fired, reason, evidence)

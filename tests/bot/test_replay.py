@@ -45,3 +45,14 @@ def test_thresholds_change_the_replay_without_re_encoding(replayer):
     outcomes = {o.id: o for o in replayer.replay(off)}
     assert outcomes["asks"].trigger != "explicit_request"
     assert replayer.analyses == analysed
+
+
+def test_default_config_meets_the_targets_on_the_shipped_sample(encoder, tmp_path):
+    """The acceptance figure of the tuning workflow: precision and recall of escalating, both >= 0.9."""
+    from detectors.tuning.conversations import SAMPLE_PATH
+
+    settings = Settings(models={"cache_dir": str(tmp_path)})
+    replayer = Replayer(build_offline_pipeline(settings, encoder), read_conversations(SAMPLE_PATH))
+    report = compute(replayer.replay(settings.detectors))
+    print(f"sample: precision {report.precision:.3f} recall {report.recall:.3f} f1 {report.f1:.3f}")
+    assert report.precision >= 0.9 and report.recall >= 0.9

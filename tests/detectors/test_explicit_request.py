@@ -190,3 +190,18 @@ def test_identity_question_is_explained_to_the_agent() -> None:
     signal = ExplicitRequestDetector().detect(conversation("are you a real person?", 0.99), THRESHOLDS)
     assert not signal.fired and signal.evidence["vetoed"] == "identity"
     assert signal.reason == "Mentions a person but does not ask for one (asks what the bot is: 'are you a real person')"
+
+
+@pytest.mark.parametrize("text", ["AGENT. NOW.", "operator please", "human!", "real person please", "representative"])
+def test_a_bare_person_word_is_a_request_whatever_the_head_says(text):
+    from detectors.explicit_request import is_bare_request
+
+    assert is_bare_request(text)
+    assert decide(0.0, read_request(text), ExplicitRequestThresholds())
+
+
+@pytest.mark.parametrize("text", ["is the manager discount still on?", "agents are rude", "help", "no agent please"])
+def test_sentences_about_people_are_not_bare_requests(text):
+    from detectors.explicit_request import is_bare_request
+
+    assert not is_bare_request(text) or read_request(text).vetoed
