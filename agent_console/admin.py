@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from agent_console.auth import current_admin
+from detectors.thresholds import Thresholds
 from handoff.agents import Agent
 from handoff.records import MessageRow
 from handoff.threshold_log import ThresholdLog, merged
@@ -74,7 +75,7 @@ def shadow_report(request: Request, admin: Admin, last: int = 1000) -> dict[str,
     }
 
 
-def _validated(base, changes):  # type: ignore[no-untyped-def]
+def _validated(base: Thresholds, changes: dict[str, Any]) -> Thresholds:
     try:
         return merged(base, changes)
     except ValidationError as error:

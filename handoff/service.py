@@ -13,9 +13,11 @@ import asyncio
 import logging
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Awaitable, Callable, Sequence
 
 import numpy as np
+from sqlalchemy import select
 
 from detectors.pattern_similarity import EscalationBank, conversation_vector
 from detectors.types import Decision, Turn
@@ -275,7 +277,7 @@ class HandoffService:
                 await self.relay.publish(agent_topic(agent.id), {"type": "offer", "ticket": ticket.summary(),
                                                                  "timeout_s": self.settings.offer_timeout_s})
 
-    async def _watch_slas(self, now) -> None:  # type: ignore[no-untyped-def]
+    async def _watch_slas(self, now: datetime) -> None:
         waiting = await asyncio.to_thread(self.tickets.with_status, "queued", "assigned")
         for ticket in waiting:
             if ticket.first_response_at is not None or ticket.sla_due_at is None:
@@ -393,8 +395,6 @@ class HandoffService:
 
     def load_bank_entries(self) -> int:
         """Put every confirmed handoff from earlier runs back into the bank; return how many."""
-        from sqlalchemy import select
-
         with self.store.session() as session:
             rows = session.scalars(select(BankEntryRow)).all()
             for row in rows:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -211,19 +211,6 @@ class ConversationStore:
         """
         with self.session() as session, session.begin():
             return move_owner(session, conversation_id, target, reason, actor, expected, agent_name)
-
-    def queue_position(self, conversation_id: str) -> int:
-        """1 for the chat that has waited longest; 0 when the conversation is not queued."""
-        with self.session() as session:
-            row = session.get(ConversationRow, conversation_id)
-            if row is None or row.state != Owner.QUEUED.value:
-                return 0
-            ahead = session.scalar(
-                select(func.count())
-                .select_from(ConversationRow)
-                .where(ConversationRow.state == Owner.QUEUED.value, ConversationRow.state_changed_at < row.state_changed_at)
-            )
-            return int(ahead or 0) + 1
 
     def owner_history(self, conversation_id: str) -> list[tuple[str, str, str]]:
         """(from, to, reason) for every change of owner, oldest first."""

@@ -111,15 +111,6 @@ def test_change_owner_with_expected_owner_is_a_compare_and_set(store):
     assert store.get(info.id).state is Owner.QUEUED
 
 
-def test_queue_position_counts_longer_waiting_chats(store):
-    ids = [store.start()[0].id for _ in range(3)]
-    for cid in ids:
-        store.change_owner(cid, Owner.QUEUED)
-    assert [store.queue_position(cid) for cid in ids] == [1, 2, 3]
-    store.change_owner(ids[0], Owner.AGENT)
-    assert [store.queue_position(cid) for cid in ids] == [0, 1, 2]
-
-
 def test_unknown_conversation_is_a_lookup_error(store):
     with pytest.raises(ConversationNotFound):
         store.add_customer_message("nope", "m", "hi")
