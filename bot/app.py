@@ -18,6 +18,7 @@ from agent_console import admin as agent_admin
 from agent_console import api as agent_api
 from agent_console import socket as agent_socket
 from bot import chat
+from bot.api_docs import add_api_docs
 from bot.conversations import Conversations
 from bot.knowledge_base import KnowledgeBase, load_knowledge_base
 from bot.pipeline import Pipeline
@@ -131,7 +132,7 @@ def create_app(
             worker.close()
             store.close()
 
-    app = FastAPI(title="Escalator", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(title="Escalator", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.settings = settings
     app.include_router(chat.router)
     app.include_router(agent_api.router)
@@ -170,6 +171,8 @@ def create_app(
         if path.parent != CONSOLE or not path.is_file():
             return JSONResponse({"detail": "not found"}, status_code=404)
         return FileResponse(path)
+
+    add_api_docs(app)
 
     @app.get("/healthz")
     async def health() -> dict[str, str]:

@@ -36,14 +36,16 @@ from typing import Sequence
 import numpy as np
 
 from models import datasets
-from models.embedding_cache import DEFAULT_CACHE_DIR, embed_cached
-from models.encoder import Encoder
-from models.heads import SENTIMENT_WEIGHTS, LinearHead
+from models.encoder import FeatureEncoder
+from models.feature_cache import DEFAULT_FEATURE_CACHE_DIR, layer_means_cached
+from models.heads import SENTIMENT_WEIGHTS, LayerMeansHead
 
 CLASSES = datasets.SENTIMENT_LABELS  # negative, neutral, positive
 EMOTION_TO_SENTIMENT = {"anger": "negative", "sadness": "negative", "joy": "positive", "optimism": "positive"}
 SOURCE_SHARE = {"semeval2017": 0.4, "sst2_train": 0.4, "tweeteval_val": 0.1, "emotion_train": 0.1}
-REGULARISATION_C = 10.0
+LAYERS = (2, 3, 4, 5, 6)  # hidden states read by the head; 0 is the token-embedding layer, 6 the last
+REGULARISATION_C = 0.1
+MAX_ITERATIONS = 1000
 
 
 def training_sets(data_root: Path) -> dict[str, list[tuple[str, str]]]:
@@ -63,34 +65,49 @@ def source_weights(sizes: dict[str, int], share: dict[str, float]) -> np.ndarray
     return np.concatenate([np.full(n, share[name] * total / n) for name, n in sizes.items()])
 
 
-def fit_head(embeddings: np.ndarray, labels: Sequence[str], weights: np.ndarray, c: float = REGULARISATION_C) -> LinearHead:
+def fit_head(
+    layer_means: np.ndarray,
+    labels: Sequence[str],
+    weights: np.ndarray,
+    layers: Sequence[int] = LAYERS,
+    c: float = REGULARISATION_C,
+) -> LayerMeansHead:
+    """Logistic regression on the chosen layers' means, concatenated and standardised (mean and scale ship with it)."""
     from sklearn.linear_model import LogisticRegression
 
-    model = LogisticRegression(C=c, max_iter=5000)
-    model.fit(embeddings, np.asarray(labels), sample_weight=weights / weights.mean())
+    selected = np.asarray(layer_means[:, list(layers), :], dtype=np.float32).reshape(len(layer_means), -1)
+    mean = selected.mean(axis=0)
+    scale = selected.std(axis=0) + 1e-6  # a constant feature must not divide by zero
+    model = LogisticRegression(C=c, max_iter=MAX_ITERATIONS)
+    model.fit((selected - mean) / scale, np.asarray(labels), sample_weight=weights / weights.mean())
     order = [list(model.classes_).index(name) for name in CLASSES]
-    return LinearHead(model.coef_[order], model.intercept_[order], CLASSES)
+    return LayerMeansHead(np.array(layers), mean, scale, model.coef_[order], model.intercept_[order], CLASSES)
 
 
-def train(data_root: Path, out: Path = SENTIMENT_WEIGHTS, cache_dir: Path | None = DEFAULT_CACHE_DIR,
-          encoder: Encoder | None = None) -> dict:  # fmt: skip
+def train(
+    data_root: Path,
+    out: Path = SENTIMENT_WEIGHTS,
+    cache_dir: Path | None = DEFAULT_FEATURE_CACHE_DIR,
+    encoder: FeatureEncoder | None = None,
+) -> dict:
     """Fit the head on every training source, save it to `out`, and report SST-2 dev accuracy."""
     if encoder is None:
         from models.encoder import SentenceEncoder
 
         encoder = SentenceEncoder()
     sets = training_sets(data_root)
-    embeddings = np.vstack([embed_cached(encoder, datasets.texts_of(rows), cache_dir) for rows in sets.values()])
+    layer_means = np.concatenate([layer_means_cached(encoder, datasets.texts_of(rows), cache_dir) for rows in sets.values()])
     labels = [label for rows in sets.values() for _, label in rows]
-    head = fit_head(embeddings, labels, source_weights({k: len(v) for k, v in sets.items()}, SOURCE_SHARE))
+    head = fit_head(layer_means, labels, source_weights({k: len(v) for k, v in sets.items()}, SOURCE_SHARE))
     head.save(out)
 
     dev = datasets.load_sst2(data_root)["dev"]
-    probabilities = head.predict_proba(embed_cached(encoder, datasets.texts_of(dev), cache_dir))
+    probabilities = head.predict_proba(layer_means_cached(encoder, datasets.texts_of(dev), cache_dir))
     said_positive = probabilities[:, head.index("positive")] >= probabilities[:, head.index("negative")]
     truly_positive = np.array([label == "positive" for _, label in dev])
     return {
         "weights": str(out),
+        "layers": list(LAYERS),
         "rows": {name: len(rows) for name, rows in sets.items()},
         "sst2_dev_accuracy": float((said_positive == truly_positive).mean()),
     }
@@ -100,7 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, required=True, help="the shared data root")
     parser.add_argument("--out", type=Path, default=SENTIMENT_WEIGHTS)
-    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE_DIR, help="embedding cache directory")
+    parser.add_argument("--cache", type=Path, default=DEFAULT_FEATURE_CACHE_DIR, help="layer-means cache directory")
     args = parser.parse_args(argv)
     print(json.dumps(train(args.data, args.out, args.cache), indent=2))
     return 0

@@ -25,8 +25,9 @@ from detectors.sentiment import SentimentDetector
 from detectors.thresholds import SentimentThresholds
 from models import datasets
 from models.embedding_cache import DEFAULT_CACHE_DIR, embed_cached
-from models.encoder import Encoder
-from models.heads import SENTIMENT_WEIGHTS, LinearHead, load_head
+from models.encoder import FeatureEncoder
+from models.feature_cache import DEFAULT_FEATURE_CACHE_DIR, layer_means_cached
+from models.heads import LAYER_MEANS, SENTIMENT_WEIGHTS, LinearHead, load_head
 
 LABELS = datasets.SENTIMENT_LABELS  # negative, neutral, positive
 
@@ -85,10 +86,11 @@ def _figures(
 
 def evaluate(
     data_root: Path,
-    encoder: Encoder,
+    encoder: FeatureEncoder,
     cache_dir: Path | None = DEFAULT_CACHE_DIR,
     weights: Path = SENTIMENT_WEIGHTS,
     with_vader: bool = True,
+    feature_cache_dir: Path | None = DEFAULT_FEATURE_CACHE_DIR,
 ) -> dict[str, object]:
     """Test-set figures of the shipped sentiment head, and of VADER on the same texts."""
     head = load_head(weights)
@@ -99,9 +101,9 @@ def evaluate(
     sst2_positive = np.array([label == "positive" for _, label in sst2])
     airline_negative = np.array([label == "negative" for _, label in airline])
 
-    tweet_p = _probabilities(head, encoder, datasets.texts_of(tweets), cache_dir)
-    sst2_p = _probabilities(head, encoder, datasets.texts_of(sst2), cache_dir)
-    airline_p = _probabilities(head, encoder, datasets.texts_of(airline), cache_dir)
+    tweet_p = _probabilities(head, encoder, datasets.texts_of(tweets), cache_dir, feature_cache_dir)
+    sst2_p = _probabilities(head, encoder, datasets.texts_of(sst2), cache_dir, feature_cache_dir)
+    airline_p = _probabilities(head, encoder, datasets.texts_of(airline), cache_dir, feature_cache_dir)
     negative, positive = head.index("negative"), head.index("positive")
     result: dict[str, object] = _figures(
         tweet_labels,
@@ -111,7 +113,7 @@ def evaluate(
         airline_negative,
         airline_p[:, negative],
     )
-    result["head"] = f"{head.kind} over {head.dim}-d embeddings"
+    result["head"] = f"{head.kind} over {head.dim}-d {head.reads}"
     if with_vader:
         tweet_c = _vader_compound(datasets.texts_of(tweets))
         sst2_c = _vader_compound(datasets.texts_of(sst2))
@@ -124,10 +126,11 @@ def evaluate(
 
 def select_thresholds(
     data_root: Path,
-    encoder: Encoder,
+    encoder: FeatureEncoder,
     cache_dir: Path | None = DEFAULT_CACHE_DIR,
     weights: Path = SENTIMENT_WEIGHTS,
     calm_false_alarm_rate: float = 0.02,
+    feature_cache_dir: Path | None = DEFAULT_FEATURE_CACHE_DIR,
 ) -> dict[str, object]:
     """Pick the message and trend thresholds by their false-alarm rate on calm validation messages.
 
@@ -142,7 +145,10 @@ def select_thresholds(
     texts = datasets.texts_of(sst2) + datasets.texts_of(emotion)
     upset = np.array([label == "negative" for _, label in sst2] + [label in ("anger", "sadness") for _, label in emotion])
     negativity = np.concatenate(
-        [_probabilities(head, encoder, datasets.texts_of(rows), cache_dir)[:, head.index("negative")] for rows in (sst2, emotion)]
+        [
+            _probabilities(head, encoder, datasets.texts_of(rows), cache_dir, feature_cache_dir)[:, head.index("negative")]
+            for rows in (sst2, emotion)
+        ]
     )  # fmt: skip
     calm, upset_values = negativity[~upset], negativity[upset]
     rng = np.random.default_rng(0)
@@ -171,7 +177,12 @@ def _round_up(value: float) -> float:
     return min(1.0, round(float(np.ceil(float(value) * 100)) / 100, 2))
 
 
-def _probabilities(head: LinearHead, encoder: Encoder, texts: list[str], cache_dir: Path | None) -> np.ndarray:
+def _probabilities(
+    head: LinearHead, encoder: FeatureEncoder, texts: list[str], cache_dir: Path | None, feature_cache_dir: Path | None
+) -> np.ndarray:
+    """The head's probabilities on what it reads: sentence embeddings, or the same pass's layer means."""
+    if head.reads == LAYER_MEANS:
+        return head.predict_proba(layer_means_cached(encoder, texts, feature_cache_dir))
     return head.predict_proba(embed_cached(encoder, texts, cache_dir))
 
 
@@ -179,6 +190,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, required=True, help="the shared data root")
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE_DIR, help="embedding cache directory")
+    parser.add_argument("--feature-cache", type=Path, default=DEFAULT_FEATURE_CACHE_DIR, help="layer-means cache directory")
     parser.add_argument("--weights", type=Path, default=SENTIMENT_WEIGHTS)
     parser.add_argument("--select", action="store_true", help="measure threshold defaults on validation data")
     args = parser.parse_args(argv)
@@ -186,9 +198,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     encoder = SentenceEncoder()
     if args.select:
-        report = select_thresholds(args.data, encoder, args.cache, args.weights)
+        report = select_thresholds(args.data, encoder, args.cache, args.weights, feature_cache_dir=args.feature_cache)
     else:
-        report = evaluate(args.data, encoder, args.cache, args.weights)
+        report = evaluate(args.data, encoder, args.cache, args.weights, feature_cache_dir=args.feature_cache)
     print(json.dumps(report, indent=2))
     return 0
 

@@ -31,7 +31,10 @@ def hello(ws, **fields):
 def test_pages_docs_and_websocket_answer(server):
     assert "Northwind" in httpx.get(f"{server.base}/").text
     assert "escalator" in httpx.get(f"{server.base}/widget.js").text.lower()
-    assert httpx.get(f"{server.base}/docs").status_code == 200
+    docs = httpx.get(f"{server.base}/docs", follow_redirects=True)
+    assert docs.status_code == 200 and "swagger-ui-bundle.js" in docs.text and "https://" not in docs.text
+    assert "/docs/openapi.json" in httpx.get(f"{server.base}/docs/swagger-initializer.js").text
+    assert "/api/agent/tickets/{ticket_id}/accept" in httpx.get(f"{server.base}/openapi.json").text
     with connect(server.ws_url) as ws:
         assert hello(ws)["type"] == "welcome"
         ws.send(json.dumps({"type": "message", "client_msg_id": "p1", "text": "how do I reset my password?"}))
