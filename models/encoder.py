@@ -96,10 +96,11 @@ class SentenceEncoder:
                     output_hidden_states=True,
                     return_dict=True,
                 )
-                states = torch.stack(output.hidden_states, dim=1)  # (batch, layers + 1, tokens, dim)
-                weights = mask.to(states.dtype)[:, None, :, None]
-                means = (states * weights).sum(dim=2) / weights.sum(dim=2).clamp(min=1e-9)
-                layer_means[rows] = means.numpy()
+                # Masked mean of every layer as one matrix product per layer: padding tokens weigh 0.
+                weights = mask.to(torch.float32).unsqueeze(1)  # (batch, 1, tokens)
+                counts = weights.sum(dim=2).clamp(min=1e-9)  # (batch, 1)
+                for layer, state in enumerate(output.hidden_states):  # each (batch, tokens, dim)
+                    layer_means[rows, layer] = (torch.bmm(weights, state).squeeze(1) / counts).numpy()
         last = layer_means[:, -1, :]
         embeddings = last / np.maximum(np.linalg.norm(last, axis=1, keepdims=True), 1e-12)
         return embeddings.astype(np.float32), layer_means

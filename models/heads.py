@@ -150,7 +150,10 @@ class LayerMeansHead(LinearHead):
         """(n, layers + 1, dim) layer means -> (n, len(self.layers) * dim) standardised features."""
         layer_means = np.asarray(layer_means, dtype=np.float32)
         if layer_means.ndim != 3 or layer_means.shape[1] <= self.layers.max():
-            raise HeadFormatError(f"expected (n, >{self.layers.max()}, dim) layer means, got {layer_means.shape}")
+            raise HeadFormatError(
+                f"this head reads layer means (n, >{self.layers.max()}, dim) from encode_with_features, "
+                f"got an array of shape {layer_means.shape}"
+            )
         selected = layer_means[:, self.layers, :].reshape(len(layer_means), -1)
         if selected.shape[1] != self.dim:
             raise HeadFormatError(f"{selected.shape[1]} features from layers {self.layers.tolist()}, head expects {self.dim}")
@@ -178,7 +181,10 @@ def load_head(path: Path) -> LinearHead:
 
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
-SENTIMENT_WEIGHTS = WEIGHTS_DIR / "sentiment.npz"
+SENTIMENT_WEIGHTS = WEIGHTS_DIR / "sentiment.npz"  # linear over the 384-d embedding (the default for now)
+# Linear over layers 2-6 of the same pass: better on the public test sets, but its sharper probabilities
+# need the sentiment thresholds re-tuned before it replaces SENTIMENT_WEIGHTS (see train_sentiment).
+SENTIMENT_LAYERS_WEIGHTS = WEIGHTS_DIR / "sentiment_layers.npz"
 HUMAN_REQUEST_WEIGHTS = WEIGHTS_DIR / "human_request.npz"
 
 

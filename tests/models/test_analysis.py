@@ -81,3 +81,13 @@ def test_a_layer_reading_head_needs_an_encoder_and_callers_that_provide_layer_me
     analyzer = Analyzer(FakeEncoder(), LayerReadingHead(), by_length, FakeIntents())
     with pytest.raises(MissingFeatures, match="encode_with_features"):
         analyzer.analyze_embeddings(["hi"], np.ones((1, 2), np.float32))
+
+
+@pytest.mark.slow
+def test_the_shipped_layer_head_reads_the_real_encoders_single_pass(encoder) -> None:  # type: ignore[no-untyped-def]
+    from models.heads import SENTIMENT_LAYERS_WEIGHTS, negativity
+
+    analyzer = Analyzer(encoder, negativity(SENTIMENT_LAYERS_WEIGHTS), by_length, FakeIntents())
+    calm, furious = analyzer.analyze(["Thanks so much, that solved it!", "Worst service ever, I am furious!"])
+    assert calm.negative < 0.2 < 0.9 < furious.negative
+    np.testing.assert_allclose(calm.embedding, encoder.encode(["Thanks so much, that solved it!"])[0], atol=1e-5)
