@@ -32,7 +32,9 @@ $(VENV)/.installed-dev: pyproject.toml $(VENV)/.torch
 	touch $@ $(VENV)/.installed
 
 bench: $(VENV)/.installed-dev
-	$(BIN)/python -m bench.run_all
+	$(BIN)/python -m bench.encoder_throughput --threads 1
+	$(BIN)/python -m bench.pipeline_throughput --threads 1
+	$(BIN)/python -m bench.detector_cost
 
 clean:
 	rm -rf $(VENV) var test-artifacts

@@ -1,0 +1,40 @@
+"""What a turn costs after the encoder pass: every head on a batch of 32, and every detector plus the policy.
+
+    .venv/bin/python -m bench.detector_cost
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+
+from bench.messages import SAMPLE_MESSAGES
+from bot.offline import build_offline_pipeline
+from bot.settings import Settings
+from detectors.types import Conversation, Turn
+
+
+def main() -> None:
+    offline = build_offline_pipeline(Settings())
+    analyses = offline.analyze_many(SAMPLE_MESSAGES)
+    conversation = Conversation("bench", tuple(Turn("customer", a.text, a) for a in analyses[:8]))
+    suite, thresholds = offline.pipeline._suite, offline.thresholds.current  # noqa: SLF001 - the bench times internals
+    rounds = 300
+    start = time.perf_counter()
+    for _ in range(rounds):
+        suite.run(conversation, thresholds)
+    detectors_ms = (time.perf_counter() - start) / rounds * 1000
+    texts = (SAMPLE_MESSAGES * 3)[:32]
+    embeddings = np.stack([a.embedding for a in analyses] * 3)[:32]
+    start = time.perf_counter()
+    for _ in range(30):
+        offline.analyzer.analyze_embeddings(texts, embeddings)
+    heads_ms = (time.perf_counter() - start) / 30 * 1000
+    print(json.dumps({"detectors_and_policy_ms_per_turn": round(detectors_ms, 3),
+                      "heads_ms_per_batch_of_32": round(heads_ms, 2)}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
