@@ -8,7 +8,7 @@ import weakref
 from collections import OrderedDict
 from typing import Any
 
-from bot.pipeline import Pipeline
+from bot.pipeline import Assessment, Pipeline
 from detectors.types import Turn
 from handoff.ownership import Owner
 from handoff.relay import EventRelay, conversation_topic
@@ -98,13 +98,13 @@ class Conversations:
             await self.handoff.publish_state(cid)
             self.forget(cid)
         elif info.state != Owner.BOT:
-            return  # a person owns it, or it waits for one; the message reached them on the relay
+            # A person owns it, or it waits for one: the message reached them on the relay. It is still
+            # scored, for the agent's sentiment chart and for tuning, but nothing acts on the scores.
+            await self._score(message)
+            return
         if await self.handoff.take_contact(cid, message.text):
             return  # nobody is in, and this was the customer leaving their details
-        history = await self._history_for(cid, before_seq=message.seq)
-        assessment = await self.pipeline.assess(cid, history, message.text)
-        await asyncio.to_thread(self.store.set_analysis, cid, message.seq, assessment.record())
-        history.append(Turn("customer", message.text, assessment.analysis))
+        history, assessment = await self._score(message)
         if assessment.reply is None:
             escalation = await self.handoff.escalate(cid, assessment.decision, history)
             if escalation.created or not escalation.offline:
@@ -115,6 +115,14 @@ class Conversations:
         sent = await self._say(cid, reply.text, {"intent": reply.intent, "confidence": round(reply.confidence, 4)})
         if sent:
             history.append(Turn("bot", reply.text, intent=reply.intent))
+
+    async def _score(self, message: StoredMessage) -> tuple[list[Turn], Assessment]:
+        """Run the turn through the pipeline and store its scores beside the message."""
+        history = await self._history_for(message.conversation_id, before_seq=message.seq)
+        assessment = await self.pipeline.assess(message.conversation_id, history, message.text)
+        await asyncio.to_thread(self.store.set_analysis, message.conversation_id, message.seq, assessment.record())
+        history.append(Turn("customer", message.text, assessment.analysis))
+        return history, assessment
 
     async def _say(self, conversation_id: str, text: str, analysis: dict[str, Any] | None = None) -> bool:
         """Send a bot message; the store refuses it unless the bot owns the conversation."""

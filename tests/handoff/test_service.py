@@ -256,8 +256,13 @@ def test_agent_messages_notes_return_to_bot_and_first_response(make_app):
             assert reply["author"] == "Ana" and reply["text"].startswith("Hi, I'm Ana")
             agents.call("ana", "post", f"/api/agent/tickets/{ticket_id}/notes", json={"text": "internal: VIP customer"})
             say(ws, "Where is my order?")
-            _, frames = until(ws, is_type("ack"))
+            ack, frames = until(ws, is_type("ack"))
             assert agents.ticket("admin", ticket_id)["first_response_at"]
+            # Turns an agent handles are still scored and stored, though nothing acts on the scores.
+            cid = agents.ticket("admin", ticket_id)["conversation_id"]
+            store = client.app.state.store
+            wait_for(lambda: store.messages_after(cid, ack["seq"] - 1)[0].analysis is not None)
+            assert "signals" in store.messages_after(cid, ack["seq"] - 1)[0].analysis
             assert agents.call("ana", "post", f"/api/agent/tickets/{ticket_id}/return").status_code == 200
             until(ws, is_type("state", state="bot"))
             say(ws, "How do I reset my password?")
