@@ -98,7 +98,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-DATA_HELP = "the folder holding the public data sets (e.g. ../shared/data)"
+DATA_HELP = "the folder holding the public data sets, one sub-folder per data set"
 NEEDED_DATA = {
     "train sentiment": "semeval2017-task4a, sst2, tweeteval-sentiment, tweeteval-emotion",
     "train human-request": "bitext-customer-support, clinc150, banking77",
@@ -113,7 +113,7 @@ def _data_root(args: argparse.Namespace, command: str) -> Path | None:
         return args.data
     problem = "needs --data DIR" if args.data is None else f"cannot find the data folder {args.data}"
     print(f"escalator {command} {problem}: the folder of public data sets with {NEEDED_DATA[command]} "
-          "(each in its own sub-folder, as in ../shared/data).", file=sys.stderr)
+          "(each in its own sub-folder, e.g. shared/data beside the clone).", file=sys.stderr)
     return None
 
 
