@@ -43,6 +43,7 @@ class Conversations:
         # Weak values: a conversation's lock lives only while a turn of it is being answered.
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._tasks: set[asyncio.Task[None]] = set()
+        handoff.on_return(self.start_afresh)
 
     async def open(self, conversation_id: str | None, token: str | None, customer: dict[str, Any]) -> tuple[ConversationInfo, str, bool]:
         """Resume the conversation if the token matches, else start a new one; return (info, token, resumed)."""
@@ -132,6 +133,14 @@ class Conversations:
             return False
         await self.publish(conversation_id, message.to_frame())
         return True
+
+    def start_afresh(self, conversation_id: str) -> None:
+        """After a person hands the chat back, the detectors judge it from here on: whatever upset or puzzled
+        the customer before was dealt with by that person, and must not add up with what comes next."""
+        self._history[conversation_id] = []
+        self._history.move_to_end(conversation_id)
+        if len(self._history) > self._history_cache_size:
+            self._history.popitem(last=False)
 
     def forget(self, conversation_id: str) -> None:
         """Drop the cached turns, e.g. after people talked in the chat; they are rebuilt from the store."""

@@ -98,6 +98,7 @@ class HandoffService:
         self.embed = embed
         self.intent_topics = intent_topics
         self.wake = asyncio.Event()  # nudges the dispatcher when something changed
+        self._return_listeners: list[Callable[[str], None]] = []
         self._told_wait: dict[str, tuple[int, int]] = {}
 
     # The customer's side
@@ -210,9 +211,15 @@ class HandoffService:
         await self._queue_changed("ticket_requeued", ticket)
         return ticket
 
+    def on_return(self, listener: Callable[[str], None]) -> None:
+        """Call `listener(conversation_id)` whenever an agent hands a chat back to the bot."""
+        self._return_listeners.append(listener)
+
     async def return_to_bot(self, ticket_id: int, agent: Agent) -> TicketInfo:
         ticket = await asyncio.to_thread(self.tickets.close, ticket_id, agent.id, "returned", Owner.BOT,
                                          f"{agent.display_name} handed the chat back to the bot")
+        for listener in self._return_listeners:
+            listener(ticket.conversation_id)
         await self.publish_state(ticket.conversation_id)
         await self._system_message(ticket.conversation_id, "You're back with the assistant. Ask away, or ask for a person any time.")
         await self._queue_changed("ticket_closed", ticket)

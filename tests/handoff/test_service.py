@@ -318,3 +318,19 @@ def test_agent_routes_need_a_session(make_app):
         assert agents.call("ana", "post", "/api/agent/agents", json={}).status_code == 403
         overview = agents.call("admin", "get", "/api/agent/supervisor/overview").json()
         assert {a["id"] for a in overview["agents"]} == {"admin", "ana"}
+
+
+def test_after_a_return_to_the_bot_the_detectors_start_afresh(make_app):
+    with start(make_app, offer_timeout_s=60) as client:
+        agents = Agents(client)
+        agents.status("admin", "online")
+        with client.websocket_connect("/ws/chat") as ws:
+            escalate(ws)  # a request for a person, which the intent model also finds out of scope
+            ticket_id = agents.queue()["queued"][0]["id"]
+            agents.call("admin", "post", f"/api/agent/tickets/{ticket_id}/accept")
+            agents.call("admin", "post", f"/api/agent/tickets/{ticket_id}/return")
+            until(ws, is_type("state", state="bot"))
+            # One odd question after the hand-back is one uncertain turn, not the second of a streak.
+            say(ws, "can you book me a flight to Paris?")
+            reply, seen = until(ws, lambda f: f.get("sender") == "bot" and f["seq"] > 1)
+            assert all(f.get("type") != "state" for f in seen)
