@@ -149,21 +149,10 @@ def create_app(
         response.headers.setdefault("Referrer-Policy", "same-origin")
         return response
 
-    @app.get("/", include_in_schema=False)
-    async def demo_page() -> Response:
-        return FileResponse(STATIC / "demo.html", media_type="text/html")
-
-    @app.get("/widget.js", include_in_schema=False)
-    async def widget_script() -> Response:
-        return FileResponse(STATIC / "widget.js", media_type="text/javascript")
-
-    @app.get("/demo.js", include_in_schema=False)
-    async def demo_script() -> Response:
-        return FileResponse(STATIC / "demo.js", media_type="text/javascript")
-
-    @app.get("/console", include_in_schema=False)
-    async def console_page() -> Response:
-        return FileResponse(CONSOLE / "console.html", media_type="text/html")
+    # The fixed pages: the demo store with the widget, and the console's shell.
+    for path, file in {"/": STATIC / "demo.html", "/widget.js": STATIC / "widget.js", "/demo.js": STATIC / "demo.js",
+                       "/console": CONSOLE / "console.html"}.items():
+        app.add_api_route(path, _serve_file(file), methods=["GET"], include_in_schema=False)
 
     @app.get("/console/{name}", include_in_schema=False)
     async def console_asset(name: str) -> Response:
@@ -196,6 +185,13 @@ async def watch_thresholds(config_file: Path, log: ThresholdLog) -> None:
                                        fresh.shadow_detectors is None)
         for change in made:
             logger.info("thresholds reloaded from %s (%s)", config_file, change["target"])
+
+
+def _serve_file(path: Path) -> Callable[[], Awaitable[Response]]:
+    async def serve() -> Response:
+        return FileResponse(path)  # the media type follows the file's extension
+
+    return serve
 
 
 def _agent_directory(store: ConversationStore, settings: Settings) -> AgentDirectory:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
+from sklearn.metrics import roc_auc_score
 
 from detectors.intent_confidence import judge_turn
 from detectors.thresholds import IntentConfidenceThresholds
@@ -35,15 +36,8 @@ KEEP = 0.95  # share of in-scope queries the chosen threshold must keep
 
 def auroc(out_scores: np.ndarray, in_scores: np.ndarray) -> float:
     """P(a random out-of-scope query scores above a random in-scope one), ties counted half."""
-    both = np.concatenate([out_scores, in_scores])
-    ranks = np.empty(len(both))
-    order = np.argsort(both, kind="mergesort")
-    sorted_scores = both[order]
-    edges = np.concatenate([[0], np.flatnonzero(np.diff(sorted_scores)) + 1, [len(both)]])
-    for start, end in zip(edges[:-1], edges[1:]):
-        ranks[order[start:end]] = (start + end + 1) / 2.0
-    n_out, n_in = len(out_scores), len(in_scores)
-    return float((ranks[:n_out].sum() - n_out * (n_out + 1) / 2.0) / (n_out * n_in))
+    labels = np.concatenate([np.ones(len(out_scores)), np.zeros(len(in_scores))])
+    return float(roc_auc_score(labels, np.concatenate([out_scores, in_scores])))
 
 
 def threshold_keeping(in_scope_scores: np.ndarray, keep: float = KEEP) -> float:
