@@ -2,7 +2,8 @@
 
 The score is the human-request head's probability (`analysis.human_request`). A small rule reader goes
 through the text clause by clause and finds every word naming a person (typos included: "humna",
-"reprsentative"), then gives each mention a role:
+"reprsentative"; glued to the words before it by a missed space: "tosomebody", "a bloodyperson"),
+then gives each mention a role:
 
 - `asks`: a contact verb or "to"/"with" leads up to it ("talk to a person", "get me a human");
 - `negated`: "I don't need an agent", "do not transfer me to a human", "no agent needed";
@@ -45,7 +46,9 @@ PERSON_WORDS = frozenset(
 NEAR_MISSES = frozenset(
     {"manage", "managed", "manages", "urgent", "humane", "humor", "hunan", "agency", "prison", "parson",
      "persona", "poison", "operate", "opera", "stuff", "stiff", "associated", "peoples", "assistance",
-     "assist", "assisted", "resistant", "statement", "export", "experts'", "specialty", "special"}
+     "assist", "assisted", "resistant", "statement", "export", "experts'", "specialty", "special", "expect",
+     "expected", "employer", "employed", "operation", "socialist", "advise", "advised", "arent", "representation",
+     "specialise", "specialize", "specializes", "assisting"}
 )  # fmt: skip
 NEGATORS = frozenset(
     {"don't", "dont", "do not", "didn't", "didnt", "doesn't", "doesnt", "won't", "wont", "never", "not"}
@@ -102,11 +105,33 @@ CONTACT_VERBS = frozenset(
      "get", "see", "meet", "message", "phone", "ring", "redirect", "forward", "pass", "patch", "hand",
      "route", "give", "bring", "find", "want", "need"}
 )  # fmt: skip
+# Real words one edit away from a contact verb: never read as a typo of one ("what" is not "want",
+# "that" is not "chat"), or "what makes humans so curious" would read as a request phrase.
+VERB_NEAR_MISSES = frozenset(
+    {"what", "that", "wait", "went", "watch", "live", "kind", "mind", "fine", "five", "king", "band", "land",
+     "match", "catch", "pitch", "steak", "sneak", "hard", "walk", "wall", "ball", "hall", "tall", "fall",
+     "each", "beach", "teach", "react", "breach", "past", "mass", "tank", "feed", "feet", "meat", "seed",
+     "weed", "deed", "wind", "wing", "sing", "hang", "calm", "rant", "fund", "path", "peak", "chart", "cell",
+     "sand", "handy", "contract", "iphone", "being", "boring", "cant", "wont", "wasnt", "yall"}
+)  # fmt: skip
 LEADING_WORDS = frozenset({"to", "with", "wth", "me"})
-# Words glued to a person word by a missed space: "tosomebody", "withan agent".
-_GLUED_PREFIXES = ("to", "with", "wth", "a", "an", "the", "my")
+# Words a customer may run into the person word after them by missing a space: "tosomebody",
+# "speak to a bloodyperson", "getmeahuman". A closed list, so that real compounds ("salesperson",
+# "superhuman", "townspeople") stay whole words and name nobody.
+GLUED_LEADS = tuple(
+    sorted(
+        LEADING_WORDS | CONTACT_VERBS
+        | {"a", "an", "the", "my", "your", "some", "any", "another", "real", "live", "actual", "proper", "human",
+           "bloody", "damn", "damned", "freaking", "frigging", "fricking", "fucking", "effing", "goddamn"},
+        key=lambda lead: (-len(lead), lead),  # longest first, so every run splits the same way
+    )
+)  # fmt: skip
 _TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?", re.I)
-_CLAUSE_BREAK = re.compile(r"[.;!?,:\n]+|\s(?:but|and then|however|instead)\s", re.I)
+# Punctuation and conjunctions that start a new clause: a contact verb before "when" does not lead up to
+# a person after it ("people get angry when someone says no").
+_CLAUSE_BREAK = re.compile(
+    r"[.;!?,:\n]+|\s(?:but|and then|however|instead|when|whenever|because|while|although)\s", re.I
+)
 _LOOKBEHIND = 6  # tokens before a mention that may carry its negation or past-tense verb
 _LOOKAHEAD = 4  # tokens after a mention that may narrate what that person did
 _PHRASE_LEAD = 4  # tokens before the mention shown to the agent: "get me a human"
@@ -162,7 +187,7 @@ def _near(word: str, vocabulary: frozenset[str], min_length: int) -> bool:
 def is_person_word(token: str) -> bool:
     """A person word, its plural, or a typo of one ("humna", "eprson", "reprsentative")."""
     word = token.lower().removesuffix("'s")
-    if word in NEAR_MISSES or len(word) < 3:
+    if word in NEAR_MISSES or word.removesuffix("s") in NEAR_MISSES or len(word) < 3:
         return False
     if word.endswith("s") and len(word) > 4 and _near(word[:-1], PERSON_WORDS, 5):
         return True
@@ -171,25 +196,38 @@ def is_person_word(token: str) -> bool:
 
 @lru_cache(maxsize=8192)
 def is_contact_verb(token: str) -> bool:
+    """A contact verb, its -ing form, or a typo of one ("takl", "speek"), but no real word near one."""
     word = token.lower()
-    return _near(word, CONTACT_VERBS, 4) or (word.endswith("ing") and _near(word[:-3], CONTACT_VERBS, 4))
+    stem = word[:-3] if word.endswith("ing") else ""
+    return any(w and w not in VERB_NEAR_MISSES and _near(w, CONTACT_VERBS, 4) for w in (word, stem))
+
+
+@lru_cache(maxsize=8192)
+def glued_lengths(word: str) -> tuple[int, ...]:
+    """Lengths of the words in a run of glued leads ending in a person word, or () if `word` is no such run:
+    "tosomebody" -> (2, 8), "abloodyperson" -> (1, 6, 6). Only exact person words (or plurals) of five
+    letters or more end a run: a shorter or misspelt ending is too often part of a real word."""
+    lower = word.lower()
+    for lead in GLUED_LEADS:
+        rest = lower[len(lead) :]
+        if not lower.startswith(lead) or not rest:
+            continue
+        if len(rest) >= 5 and rest.removesuffix("'s").removesuffix("s") in PERSON_WORDS:
+            return (len(lead), len(rest))
+        tail = glued_lengths(rest)
+        if tail:
+            return (len(lead), *tail)
+    return ()
 
 
 def _tokens(text: str, start: int, end: int) -> list[tuple[str, int, int]]:
-    """Words of text[start:end] with their offsets; a person word glued to "to"/"with" is split off."""
+    """Words of text[start:end] with their offsets; a run glued to a person word is split into its words."""
     tokens: list[tuple[str, int, int]] = []
     for match in _TOKEN.finditer(text, start, end):
-        word, begin = match.group(0), match.start()
-        prefix = next(
-            (p for p in _GLUED_PREFIXES if word.lower().startswith(p) and len(word) - len(p) >= 5
-             and word[len(p):].lower().rstrip("s") in PERSON_WORDS and not is_person_word(word)),
-            None,
-        )  # fmt: skip
-        if prefix:
-            tokens.append((word[: len(prefix)], begin, begin + len(prefix)))
-            tokens.append((word[len(prefix) :], begin + len(prefix), match.end()))
-        else:
-            tokens.append((word, begin, match.end()))
+        begin = match.start()
+        for length in glued_lengths(match.group(0)) or (match.end() - begin,):
+            tokens.append((text[begin : begin + length], begin, begin + length))
+            begin += length
     return tokens
 
 
@@ -239,7 +277,9 @@ def _role(words: list[str], i: int) -> Role:
         return "negated"
     if _is_reported(before, after):
         return "reported"
-    if _is_identity_question(before):
+    # The whole clause: only filler may follow the opener, and "am i chatting with an actual live human"
+    # puts seven words before the person word.
+    if _is_identity_question(words[:i]):
         return "identity"
     lead = before[-4:]
     if any(w in LEADING_WORDS or is_contact_verb(w) for w in lead):
@@ -289,14 +329,18 @@ BARE_FILLER = frozenset(
     {"please", "pls", "plz", "now", "asap", "right", "immediately", "a", "an", "the", "real", "live", "actual",
      "some", "hi", "hello", "hey", "ok", "okay", "just", "thanks", "thank", "you"}
 )  # fmt: skip
+GRATITUDE = frozenset({"thanks", "thank"})
 
 
 def is_bare_request(text: str) -> bool:
     """A message that is only a person word plus filler is a request, however terse: the head scores such
-    one-word messages poorly because they carry so little text."""
+    one-word messages poorly because they carry so little text. Thanks before the person word addresses
+    someone instead ("thanks team", "thank you agent")."""
     words = [w.lower() for w in _TOKEN.findall(text)]
-    content = [w for w in words if w not in BARE_FILLER]
-    return 0 < len(content) <= 2 and all(is_person_word(w) for w in content)
+    content = [i for i, w in enumerate(words) if w not in BARE_FILLER]
+    if not 0 < len(content) <= 2 or not all(is_person_word(words[i]) for i in content):
+        return False
+    return not any(w in GRATITUDE for w in words[: content[0]])
 
 
 def read_request(text: str) -> Reading:

@@ -192,7 +192,9 @@ def test_identity_question_is_explained_to_the_agent() -> None:
     assert signal.reason == "Mentions a person but does not ask for one (asks what the bot is: 'are you a real person')"
 
 
-@pytest.mark.parametrize("text", ["AGENT. NOW.", "operator please", "human!", "real person please", "representative"])
+@pytest.mark.parametrize(
+    "text", ["AGENT. NOW.", "operator please", "human!", "real person please", "representative", "agent please, thanks"]
+)
 def test_a_bare_person_word_is_a_request_whatever_the_head_says(text):
     from detectors.explicit_request import is_bare_request
 
@@ -200,7 +202,9 @@ def test_a_bare_person_word_is_a_request_whatever_the_head_says(text):
     assert decide(0.0, read_request(text), ExplicitRequestThresholds())
 
 
-@pytest.mark.parametrize("text", ["is the manager discount still on?", "agents are rude", "help", "no agent please"])
+@pytest.mark.parametrize(
+    "text", ["is the manager discount still on?", "agents are rude", "help", "no agent please", "thanks team", "thank you agent"]
+)
 def test_sentences_about_people_are_not_bare_requests(text):
     from detectors.explicit_request import is_bare_request
 
