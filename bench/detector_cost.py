@@ -1,4 +1,5 @@
-"""What a turn costs after the encoder pass: every head on a batch of 32, and every detector plus the policy.
+"""What a turn costs after the encoder pass (sentiment branch included): every embedding head on a batch of 32,
+and every detector plus the policy.
 
     .venv/bin/python -m bench.detector_cost
 """
@@ -28,9 +29,10 @@ def main() -> None:
     detectors_ms = (time.perf_counter() - start) / rounds * 1000
     texts = (SAMPLE_MESSAGES * 3)[:32]
     embeddings = np.stack([a.embedding for a in analyses] * 3)[:32]
+    negative = np.array([a.negative for a in analyses] * 3)[:32]
     start = time.perf_counter()
     for _ in range(30):
-        offline.analyzer.analyze_embeddings(texts, embeddings)
+        offline.analyzer.analyze_embeddings(texts, embeddings, negative)
     heads_ms = (time.perf_counter() - start) / 30 * 1000
     print(json.dumps({"detectors_and_policy_ms_per_turn": round(detectors_ms, 3),
                       "heads_ms_per_batch_of_32": round(heads_ms, 2)}, indent=2))

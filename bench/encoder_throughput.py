@@ -1,4 +1,5 @@
-"""Raw encoder throughput at batch sizes 1, 8 and 32, for a chosen number of torch threads.
+"""Encoder throughput at batch sizes 1, 8 and 32, for a chosen number of torch threads: the raw encoder
+(`encode`), and the pass the service runs, with the sentiment branch forking off it (`encode_with_branch`).
 
     .venv/bin/python -m bench.encoder_throughput [--threads 1] [--seconds 5]
 """
@@ -8,19 +9,21 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from typing import Callable
 
 from bench.messages import SAMPLE_MESSAGES
 from models.encoder import SentenceEncoder
+from models.heads import SENTIMENT_BRANCH_WEIGHTS
 
 
-def measure(encoder: SentenceEncoder, batch_size: int, seconds: float) -> dict[str, float]:
+def measure(run: Callable[[list[str]], object], batch_size: int, seconds: float) -> dict[str, float]:
     batch = [SAMPLE_MESSAGES[i % len(SAMPLE_MESSAGES)] for i in range(batch_size)]
-    encoder.encode(batch)  # warm-up
+    run(batch)  # warm-up
     passes, latencies = 0, []
     start = time.perf_counter()
     while time.perf_counter() - start < seconds:
         t0 = time.perf_counter()
-        encoder.encode(batch, batch_size=batch_size)
+        run(batch)
         latencies.append(time.perf_counter() - t0)
         passes += 1
     elapsed = time.perf_counter() - start
@@ -38,8 +41,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     args = parser.parse_args()
     encoder = SentenceEncoder(threads=args.threads)
-    results = [measure(encoder, size, args.seconds) for size in (1, 8, 32)]
-    print(json.dumps({"threads": args.threads, "results": results}, indent=2))
+    branch = encoder.load_branch(SENTIMENT_BRANCH_WEIGHTS)
+    runs = {
+        "encode": lambda texts: encoder.encode(texts, batch_size=len(texts)),
+        "encode_with_branch": lambda texts: encoder.encode_with_branch(texts, branch, batch_size=len(texts)),
+    }
+    results = {name: [measure(run, size, args.seconds) for size in (1, 8, 32)] for name, run in runs.items()}
+    print(json.dumps({"threads": args.threads, **results}, indent=2))
 
 
 if __name__ == "__main__":

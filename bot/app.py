@@ -38,7 +38,7 @@ from handoff.tickets import TicketConflict, TicketNotFound
 from models.analysis import Analyzer
 from models.embedding_cache import CachingEncoder
 from models.encoder import Encoder, SentenceEncoder
-from models.heads import human_request, negativity
+from models.heads import SENTIMENT_BRANCH_WEIGHTS, human_request
 from models.intent import load_or_fit
 from models.worker import AnalysisWorker
 
@@ -55,10 +55,11 @@ CSP = (
 )
 
 
-def build_analyzer(encoder: Encoder, knowledge_base: KnowledgeBase, cache_dir: Path) -> Analyzer:
-    """Every head on the shared encoder's embeddings; the intent model is trained from the knowledge base."""
+def build_analyzer(encoder: SentenceEncoder, knowledge_base: KnowledgeBase, cache_dir: Path) -> Analyzer:
+    """The shared pass with the sentiment branch inside it, then every head on its embeddings; the intent
+    model is trained from the knowledge base."""
     intents = load_or_fit(knowledge_base.examples(), encoder, cache_dir / "intent")
-    return Analyzer(encoder, negativity(), human_request(), intents)
+    return Analyzer(encoder, encoder.load_branch(SENTIMENT_BRANCH_WEIGHTS), human_request(), intents)
 
 
 def embedder(worker: AnalysisWorker) -> Callable[[list[str]], Awaitable[np.ndarray]]:
@@ -72,7 +73,7 @@ def embedder(worker: AnalysisWorker) -> Callable[[list[str]], Awaitable[np.ndarr
 
 
 def create_app(
-    settings: Settings, encoder: Encoder | None = None, entity_nlp: object | None = None, config_file: Path | None = None
+    settings: Settings, encoder: SentenceEncoder | None = None, entity_nlp: object | None = None, config_file: Path | None = None
 ) -> FastAPI:
     """Build the service. Nothing heavy happens until the lifespan starts (models, database, workers).
 

@@ -58,7 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("head", choices=sorted(TRAINERS), help="which head to train")
     train.add_argument("--data", type=Path, help=DATA_HELP)
     train.add_argument("--out", type=Path, help="where to write the weights (default: the shipped file)")
-    train.add_argument("--cache", type=Path, default=Path("var/cache/embeddings"), help="embedding cache")
+    train.add_argument("--cache", type=Path, help="cache of encoder outputs (default: the trainer's own under var/cache)")
     train.set_defaults(run=_train)
 
     evaluate = commands.add_parser("evaluate-detectors", help="measure the detectors on the public data sets")
@@ -182,9 +182,7 @@ def _train(args: argparse.Namespace) -> int:
     if data is None:
         return 2
     trainer = importlib.import_module(TRAINERS[args.head])
-    kwargs = {"cache_dir": args.cache}
-    if args.out is not None:
-        kwargs["out"] = args.out
+    kwargs = {name: value for name, value in (("cache_dir", args.cache), ("out", args.out)) if value is not None}
     print(json.dumps(trainer.train(data, **kwargs), indent=2))
     return 0
 

@@ -41,7 +41,7 @@ class OfflinePipeline:
         return self.analyzer.analyze(list(texts))
 
 
-def build_offline_pipeline(settings: Settings, encoder: Encoder | None = None) -> OfflinePipeline:
+def build_offline_pipeline(settings: Settings, encoder: SentenceEncoder | None = None) -> OfflinePipeline:
     encoder = encoder or SentenceEncoder(threads=settings.models.torch_threads)
     knowledge_base = load_knowledge_base(settings.bot.knowledge_base)
     analyzer = build_analyzer(encoder, knowledge_base, Path(settings.models.cache_dir))

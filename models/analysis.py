@@ -43,30 +43,41 @@ class IntentRanker(Protocol):
     def out_of_scope(self, embeddings: np.ndarray) -> np.ndarray: ...
 
 
-# A head maps a batch of embeddings (n, dim) to one probability per row (n,). The negativity head may
-# instead read the layer means of the same pass (n, layers + 1, dim): it then says `reads = "layer_means"`.
+# A head maps a batch of embeddings (n, dim) to one probability per row (n,).
 ProbabilityHead = Callable[[np.ndarray], np.ndarray]
-LAYER_MEANS = "layer_means"  # the value of `reads` on a head that takes layer means (see models.heads)
+
+
+class Branch(Protocol):
+    """Layers of its own that fork off the encoder's pass at an inner layer (models.sentiment_branch)."""
+
+    from_layer: int
+    classes: tuple[str, ...]
+
+    def index(self, name: str) -> int: ...
 
 
 class MissingFeatures(ValueError):
-    """A head needs layer means that the encoder or the caller did not provide."""
+    """The sentiment branch's output is needed but the encoder or the caller did not provide it."""
 
 
 class Analyzer:
-    """One encoder pass for a batch of messages, then every cheap head on the same embeddings."""
+    """One encoder pass for a batch of messages, then every cheap head on the same pass.
+
+    Negativity comes either from a head on the embedding or, by default, from the sentiment branch that
+    the encoder runs inside the same pass (`encode_with_branch`).
+    """
 
     def __init__(
         self,
         encoder: Encoder,
-        negative: ProbabilityHead,
+        negative: ProbabilityHead | Branch,
         human_request: ProbabilityHead,
         intents: IntentRanker,
         top_k: int = 3,
     ) -> None:
-        self._negative_reads_layers = getattr(negative, "reads", None) == LAYER_MEANS
-        if self._negative_reads_layers and not hasattr(encoder, "encode_with_features"):
-            raise MissingFeatures(f"the negativity head reads layer means, which {type(encoder).__name__} cannot give")
+        self._branch = negative if hasattr(negative, "from_layer") else None
+        if self._branch is not None and not hasattr(encoder, "encode_with_branch"):
+            raise MissingFeatures(f"the sentiment branch forks off the pass, which {type(encoder).__name__} cannot run")
         self.encoder = encoder
         self._negative = negative
         self._human_request = human_request
@@ -74,21 +85,20 @@ class Analyzer:
         self._top_k = top_k
 
     def analyze(self, texts: Sequence[str]) -> list[TurnAnalysis]:
-        if self._negative_reads_layers:
-            embeddings, layer_means = self.encoder.encode_with_features(texts)  # type: ignore[attr-defined]
-            return self.analyze_embeddings(texts, embeddings, layer_means)
+        if self._branch is not None:
+            embeddings, probabilities = self.encoder.encode_with_branch(texts, self._branch)  # type: ignore[attr-defined]
+            return self.analyze_embeddings(texts, embeddings, probabilities[:, self._branch.index("negative")])
         return self.analyze_embeddings(texts, self.encoder.encode(texts))
 
     def analyze_embeddings(
-        self, texts: Sequence[str], embeddings: np.ndarray, layer_means: np.ndarray | None = None
+        self, texts: Sequence[str], embeddings: np.ndarray, negative: np.ndarray | None = None
     ) -> list[TurnAnalysis]:
-        """Every head on an encoder pass already made; `layer_means` is needed when the negativity head reads them."""
-        if self._negative_reads_layers:
-            if layer_means is None:
-                raise MissingFeatures("the negativity head reads layer means: pass the encode_with_features output")
-            negative = self._negative(layer_means)
+        """Every head on an encoder pass already made; `negative` is the branch's output when there is a branch."""
+        if self._branch is not None:
+            if negative is None:
+                raise MissingFeatures("negativity comes from the sentiment branch: pass its output as `negative`")
         else:
-            negative = self._negative(embeddings)
+            negative = self._negative(embeddings)  # type: ignore[operator]
         human = self._human_request(embeddings)
         ranked = self._intents.rank(embeddings, k=self._top_k)
         oos = self._intents.out_of_scope(embeddings)

@@ -1,10 +1,10 @@
-"""Disk cache of embeddings for training and evaluation runs over public data sets."""
+"""Disk cache of embeddings (and other per-text model outputs) for training and evaluation runs over public data sets."""
 
 from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -15,18 +15,25 @@ DEFAULT_CACHE_DIR = Path("var/cache/embeddings")
 
 def embed_cached(encoder: Encoder, texts: Sequence[str], cache_dir: Path | None = DEFAULT_CACHE_DIR) -> np.ndarray:
     """Encode `texts`, reusing an earlier run's vectors for the very same list of texts."""
+    return cached(texts, encoder.encode, cache_dir)
+
+
+def cached(
+    texts: Sequence[str], compute: Callable[[Sequence[str]], np.ndarray], cache_dir: Path | None, tag: str = ""
+) -> np.ndarray:
+    """`compute(texts)`, kept on disk under the digest of the exact list of texts (and `tag`, naming what computed it)."""
     if cache_dir is None:
-        return encoder.encode(texts)
+        return compute(texts)
     digest = hashlib.sha256("\x1f".join(texts).encode("utf-8")).hexdigest()[:24]
-    path = Path(cache_dir) / f"{digest}-{len(texts)}.npy"
+    path = Path(cache_dir) / f"{digest}{'-' + tag if tag else ''}-{len(texts)}.npy"
     if path.exists():
         return np.load(path, allow_pickle=False)
-    vectors = encoder.encode(texts)
+    values = compute(texts)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.npy")
-    np.save(tmp, vectors, allow_pickle=False)
+    np.save(tmp, values, allow_pickle=False)
     tmp.replace(path)
-    return vectors
+    return values
 
 
 class CachingEncoder:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, Sequence
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from models.sentiment_branch import SentimentBranch
 
 EMBEDDING_DIM = 384
 
@@ -19,10 +22,10 @@ class Encoder(Protocol):
     def encode(self, texts: Sequence[str]) -> np.ndarray: ...
 
 
-class FeatureEncoder(Encoder, Protocol):
-    """An encoder that also returns every layer's mean-pooled hidden state from the same pass."""
+class BranchEncoder(Encoder, Protocol):
+    """An encoder that also runs a branch (see models.sentiment_branch) on its own pass's inner hidden state."""
 
-    def encode_with_features(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]: ...
+    def encode_with_branch(self, texts: Sequence[str], branch: Any) -> tuple[np.ndarray, np.ndarray]: ...
 
 
 def packaged_model_path() -> Path:
@@ -53,9 +56,13 @@ class SentenceEncoder:
         self.dim = int(self._model.get_embedding_dimension() or EMBEDDING_DIM)
 
     @property
-    def layers(self) -> int:
-        """How many transformer layers the model has (hidden states are these plus the token embeddings)."""
-        return int(self._model[0].auto_model.config.num_hidden_layers)
+    def transformer(self) -> Any:
+        """The underlying transformers model (a BertModel), for training branches that fork off it."""
+        return self._model[0].auto_model
+
+    @property
+    def tokenizer(self) -> Any:
+        return self._model.tokenizer
 
     def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
         if not texts:
@@ -69,23 +76,30 @@ class SentenceEncoder:
         )
         return np.asarray(vectors, dtype=np.float32)
 
-    def encode_with_features(self, texts: Sequence[str], batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
-        """One pass giving `encode`'s embeddings and the mean-pooled hidden state of every layer.
+    def load_branch(self, path: Path) -> SentimentBranch:
+        """A fine-tuned branch saved at `path`, built on this encoder's own layer architecture."""
+        from models.sentiment_branch import SentimentBranch
 
-        Returns `(embeddings, layer_means)`: embeddings (n, dim) as `encode` gives them (the normalised
-        mean of the last layer), and layer_means (n, layers + 1, dim), float32, where index 0 is the
-        token-embedding layer and index `layers` the last transformer layer (not normalised).
+        return SentimentBranch.load(path, self.transformer)
+
+    def encode_with_branch(
+        self, texts: Sequence[str], branch: SentimentBranch, batch_size: int = 64
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """One pass giving `encode`'s embeddings and `branch`'s class probabilities, (n, dim) and (n, classes).
+
+        The branch runs on the hidden state this pass computed at `branch.from_layer`, so it costs only its
+        own layers. The embeddings are what `encode` gives: the normalised masked mean of the last layer.
         """
         import torch
 
-        n_states = self.layers + 1
         if not texts:
-            return np.zeros((0, self.dim), np.float32), np.zeros((0, n_states, self.dim), np.float32)
+            return np.zeros((0, self.dim), np.float32), np.zeros((0, len(branch.classes)), np.float32)
         texts = list(texts)
         # Batches of similar length waste less work on padding, as sentence-transformers does.
         order = np.argsort([-len(t) for t in texts], kind="stable")
-        layer_means = np.empty((len(texts), n_states, self.dim), dtype=np.float32)
-        transformer = self._model[0].auto_model
+        embeddings = np.empty((len(texts), self.dim), dtype=np.float32)
+        probabilities = np.empty((len(texts), len(branch.classes)), dtype=np.float32)
+        transformer = self.transformer
         with torch.inference_mode():
             for start in range(0, len(texts), batch_size):
                 rows = order[start : start + batch_size]
@@ -96,11 +110,8 @@ class SentenceEncoder:
                     output_hidden_states=True,
                     return_dict=True,
                 )
-                # Masked mean of every layer as one matrix product per layer: padding tokens weigh 0.
-                weights = mask.to(torch.float32).unsqueeze(1)  # (batch, 1, tokens)
-                counts = weights.sum(dim=2).clamp(min=1e-9)  # (batch, 1)
-                for layer, state in enumerate(output.hidden_states):  # each (batch, tokens, dim)
-                    layer_means[rows, layer] = (torch.bmm(weights, state).squeeze(1) / counts).numpy()
-        last = layer_means[:, -1, :]
-        embeddings = last / np.maximum(np.linalg.norm(last, axis=1, keepdims=True), 1e-12)
-        return embeddings.astype(np.float32), layer_means
+                weights = mask.to(torch.float32).unsqueeze(-1)  # padding tokens weigh 0 in the mean
+                pooled = (output.last_hidden_state * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
+                embeddings[rows] = torch.nn.functional.normalize(pooled, dim=1).numpy()
+                probabilities[rows] = branch.probabilities(output.hidden_states[branch.from_layer], mask).numpy()
+        return embeddings, probabilities

@@ -1,9 +1,7 @@
 """Cheap classifier heads over the shared encoder's output: plain numpy arrays, numpy-only inference.
 
-Most heads read the sentence embedding (n, dim). A `LayerMeansHead` reads the mean-pooled hidden
-state of every layer from the same pass (n, layers + 1, dim); its `reads` says so, and the Analyzer
-hands each head what it reads. Training may use scikit-learn; what ships is a `.npz` of plain arrays
-(class names as a unicode array), loadable without pickle.
+Every head reads the sentence embedding (n, dim). Training may use scikit-learn; what ships is a `.npz`
+of plain arrays (class names as a unicode array), loadable without pickle.
 """
 
 from __future__ import annotations
@@ -23,15 +21,10 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return exp / exp.sum(axis=-1, keepdims=True)
 
 
-EMBEDDINGS = "embeddings"  # (n, dim) L2-normalised sentence embeddings
-LAYER_MEANS = "layer_means"  # (n, layers + 1, dim) mean-pooled hidden states, from the same pass
-
-
 class LinearHead:
     """Multinomial logistic regression: softmax(x W^T + b) over `classes`."""
 
     kind = "linear"
-    reads = EMBEDDINGS
 
     def __init__(self, weights: np.ndarray, bias: np.ndarray, classes: tuple[str, ...]) -> None:
         weights = np.asarray(weights, dtype=np.float32)
@@ -116,58 +109,8 @@ class MLPHead(LinearHead):
         return {**super()._arrays(), "hidden_weights": self.hidden_weights, "hidden_bias": self.hidden_bias}
 
 
-class LayerMeansHead(LinearHead):
-    """A linear head over several layers' mean-pooled hidden states, concatenated and standardised.
-
-    Intermediate layers keep more of the surface wording (negations, intensifiers) that the final,
-    paraphrase-tuned layer smooths away, and they come free with the pass the sentence embedding needs.
-    """
-
-    kind = "layer_means_linear"
-    reads = LAYER_MEANS
-
-    def __init__(
-        self,
-        layers: np.ndarray,
-        mean: np.ndarray,
-        scale: np.ndarray,
-        weights: np.ndarray,
-        bias: np.ndarray,
-        classes: tuple[str, ...],
-    ) -> None:
-        super().__init__(weights, bias, classes)
-        self.layers = np.asarray(layers, dtype=np.int64)
-        self.mean = np.asarray(mean, dtype=np.float32)
-        self.scale = np.asarray(scale, dtype=np.float32)
-        if self.layers.ndim != 1 or not len(self.layers):
-            raise HeadFormatError(f"layers must be a non-empty list of indices, got shape {self.layers.shape}")
-        if self.mean.shape != (self.dim,) or self.scale.shape != (self.dim,):
-            raise HeadFormatError(f"mean {self.mean.shape} and scale {self.scale.shape} must both be ({self.dim},)")
-        if self.dim % len(self.layers):
-            raise HeadFormatError(f"{self.dim} weights per class do not split over {len(self.layers)} layers")
-
-    def features(self, layer_means: np.ndarray) -> np.ndarray:
-        """(n, layers + 1, dim) layer means -> (n, len(self.layers) * dim) standardised features."""
-        layer_means = np.asarray(layer_means, dtype=np.float32)
-        if layer_means.ndim != 3 or layer_means.shape[1] <= self.layers.max():
-            raise HeadFormatError(
-                f"this head reads layer means (n, >{self.layers.max()}, dim) from encode_with_features, "
-                f"got an array of shape {layer_means.shape}"
-            )
-        selected = layer_means[:, self.layers, :].reshape(len(layer_means), -1)
-        if selected.shape[1] != self.dim:
-            raise HeadFormatError(f"{selected.shape[1]} features from layers {self.layers.tolist()}, head expects {self.dim}")
-        return (selected - self.mean) / self.scale
-
-    def logits(self, layer_means: np.ndarray) -> np.ndarray:
-        return self.features(layer_means) @ self.weights.T + self.bias
-
-    def _arrays(self) -> dict[str, np.ndarray]:
-        return {**super()._arrays(), "layers": self.layers, "mean": self.mean, "scale": self.scale}
-
-
 def load_head(path: Path) -> LinearHead:
-    """Load whichever head `path` holds (linear, MLP or layer-means), from plain arrays only."""
+    """Load whichever head `path` holds (linear or MLP), from plain arrays only."""
     with np.load(Path(path), allow_pickle=False) as arrays:
         kind = str(arrays["kind"]) if "kind" in arrays else LinearHead.kind
         classes = tuple(str(c) for c in arrays["classes"])
@@ -175,37 +118,25 @@ def load_head(path: Path) -> LinearHead:
             return LinearHead(arrays["weights"], arrays["bias"], classes)
         if kind == MLPHead.kind:
             return MLPHead(arrays["hidden_weights"], arrays["hidden_bias"], arrays["weights"], arrays["bias"], classes)
-        if kind == LayerMeansHead.kind:
-            return LayerMeansHead(arrays["layers"], arrays["mean"], arrays["scale"], arrays["weights"], arrays["bias"], classes)
     raise HeadFormatError(f"{path}: unknown head kind {kind!r}")
 
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
-SENTIMENT_WEIGHTS = WEIGHTS_DIR / "sentiment.npz"  # linear over the 384-d embedding (the default for now)
-# Linear over layers 2-6 of the same pass: better on the public test sets, but its sharper probabilities
-# need the sentiment thresholds re-tuned before it replaces SENTIMENT_WEIGHTS (see train_sentiment).
-SENTIMENT_LAYERS_WEIGHTS = WEIGHTS_DIR / "sentiment_layers.npz"
+# Linear over the 384-d embedding: the cheap baseline the sentiment branch (models.sentiment_branch) replaced.
+SENTIMENT_WEIGHTS = WEIGHTS_DIR / "sentiment.npz"
 HUMAN_REQUEST_WEIGHTS = WEIGHTS_DIR / "human_request.npz"
+SENTIMENT_BRANCH_WEIGHTS = WEIGHTS_DIR / "sentiment_branch.safetensors"  # see models.sentiment_branch
 
 
 class ClassProbability:
-    """One class's probability from a head: the `(n, ...) -> (n,)` callable the Analyzer takes.
-
-    It reads what its head reads (`reads`): sentence embeddings, or layer means from the same pass.
-    """
+    """One class's probability from a head: the `(n, dim) -> (n,)` callable the Analyzer takes."""
 
     def __init__(self, head: LinearHead, name: str) -> None:
         self.head = head
         self.column = head.index(name)
-        self.reads = head.reads
 
     def __call__(self, inputs: np.ndarray) -> np.ndarray:
         return self.head.predict_proba(inputs)[:, self.column]
-
-
-def negativity(path: Path = SENTIMENT_WEIGHTS) -> ClassProbability:
-    """P(negative) from the shipped sentiment head."""
-    return ClassProbability(load_head(path), "negative")
 
 
 def human_request(path: Path = HUMAN_REQUEST_WEIGHTS) -> ClassProbability:

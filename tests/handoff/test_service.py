@@ -177,14 +177,14 @@ def test_fraud_wording_is_urgent_and_jumps_the_queue(make_app):
             escalate(first, "please let me speak to a person")
             hello(second)
             until(second, is_type("state"))
-            say(second, "There is an unauthorized charge on my card, I think this is fraud")
-            until(second, lambda f: f.get("sender") == "bot" and f["seq"] > 2)
-            say(second, "I want to talk to a human")
-            until(second, is_type("state"))
+            # One message, so that whichever detector fires first the fraud wording is in the package.
+            say(second, "I want to talk to a human, there is an unauthorized charge on my card and I think it is fraud")
+            until(second, is_type("state", state="queued"))
             queued = agents.queue()["queued"]
             assert [t["priority"] for t in queued] == ["urgent", "normal"]
-            state, _ = until(first, is_type("state"))  # the first customer is told they moved back
-            assert state["position"] == 2
+            # The first customer is told they moved back (earlier state frames may still be in flight).
+            state, _ = until(first, is_type("state", position=2))
+            assert state["state"] == "queued"
         reasons = agents.ticket("admin", queued[0]["id"])["package"]["priority"]["reasons"]
         assert "unauthorized" in " ".join(reasons).lower()
 

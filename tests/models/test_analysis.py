@@ -1,4 +1,4 @@
-"""The Analyzer: one encoder pass per batch, each head fed what it reads."""
+"""The Analyzer: one encoder pass per batch, the sentiment branch inside it, every head on its embeddings."""
 
 from __future__ import annotations
 
@@ -10,8 +10,18 @@ import pytest
 from models.analysis import Analyzer, MissingFeatures
 
 
+class FakeBranch:
+    """Stands for the sentiment branch: the fake encoder runs it as P(negative) = characters / 100."""
+
+    from_layer = 4
+    classes = ("negative", "neutral", "positive")
+
+    def index(self, name: str) -> int:
+        return self.classes.index(name)
+
+
 class FakeEncoder:
-    """Embeddings are the text length on one axis; layer means repeat it, scaled by layer index."""
+    """Embeddings are the text length on one axis; the branch's probabilities come from the same call."""
 
     dim = 2
 
@@ -22,11 +32,11 @@ class FakeEncoder:
         self.passes.append("encode")
         return np.array([[len(t), 1.0] for t in texts], dtype=np.float32)
 
-    def encode_with_features(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        self.passes.append("encode_with_features")
+    def encode_with_branch(self, texts: Sequence[str], branch: FakeBranch) -> tuple[np.ndarray, np.ndarray]:
+        self.passes.append("encode_with_branch")
         embeddings = np.array([[len(t), 1.0] for t in texts], dtype=np.float32)
-        layers = np.arange(3, dtype=np.float32)[None, :, None]
-        return embeddings, embeddings[:, None, :] * layers
+        negative = embeddings[:, 0] / 100
+        return embeddings, np.stack([negative, 1 - negative, np.zeros_like(negative)], axis=1)
 
 
 class EmbeddingOnlyEncoder:
@@ -34,16 +44,6 @@ class EmbeddingOnlyEncoder:
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         return np.zeros((len(texts), 2), dtype=np.float32)
-
-
-class LayerReadingHead:
-    """P(negative) = layer 2's first value / 100: it only works if handed layer means."""
-
-    reads = "layer_means"
-
-    def __call__(self, layer_means: np.ndarray) -> np.ndarray:
-        assert layer_means.ndim == 3
-        return layer_means[:, 2, 0] / 100
 
 
 class FakeIntents:
@@ -66,28 +66,20 @@ def test_embedding_heads_get_one_plain_pass() -> None:
     assert analyses[0].top_intent == "order_status" and analyses[0].out_of_scope == 0.25
 
 
-def test_a_layer_reading_head_gets_layer_means_from_the_same_single_pass() -> None:
+def test_the_branch_runs_inside_the_same_single_pass() -> None:
     encoder = FakeEncoder()
-    [analysis] = Analyzer(encoder, LayerReadingHead(), by_length, FakeIntents()).analyze(["abcde"])
-    assert encoder.passes == ["encode_with_features"]
-    assert analysis.negative == pytest.approx(0.10)  # layer 2 = 2 * 5 characters
-    assert analysis.human_request == pytest.approx(0.05)  # the other heads still read the embedding
+    [analysis] = Analyzer(encoder, FakeBranch(), lambda e: e[:, 0] / 200, FakeIntents()).analyze(["abcde"])
+    assert encoder.passes == ["encode_with_branch"]
+    assert analysis.negative == pytest.approx(0.05)  # the branch's negative column
+    assert analysis.human_request == pytest.approx(0.025)  # the other heads still read the embedding
     np.testing.assert_allclose(analysis.embedding, [5.0, 1.0])
 
 
-def test_a_layer_reading_head_needs_an_encoder_and_callers_that_provide_layer_means() -> None:
+def test_a_branch_needs_an_encoder_that_runs_it_and_callers_that_pass_its_output() -> None:
     with pytest.raises(MissingFeatures, match="EmbeddingOnlyEncoder"):
-        Analyzer(EmbeddingOnlyEncoder(), LayerReadingHead(), by_length, FakeIntents())
-    analyzer = Analyzer(FakeEncoder(), LayerReadingHead(), by_length, FakeIntents())
-    with pytest.raises(MissingFeatures, match="encode_with_features"):
+        Analyzer(EmbeddingOnlyEncoder(), FakeBranch(), by_length, FakeIntents())
+    analyzer = Analyzer(FakeEncoder(), FakeBranch(), by_length, FakeIntents())
+    with pytest.raises(MissingFeatures, match="negative"):
         analyzer.analyze_embeddings(["hi"], np.ones((1, 2), np.float32))
-
-
-@pytest.mark.slow
-def test_the_shipped_layer_head_reads_the_real_encoders_single_pass(encoder) -> None:  # type: ignore[no-untyped-def]
-    from models.heads import SENTIMENT_LAYERS_WEIGHTS, negativity
-
-    analyzer = Analyzer(encoder, negativity(SENTIMENT_LAYERS_WEIGHTS), by_length, FakeIntents())
-    calm, furious = analyzer.analyze(["Thanks so much, that solved it!", "Worst service ever, I am furious!"])
-    assert calm.negative < 0.2 < 0.9 < furious.negative
-    np.testing.assert_allclose(calm.embedding, encoder.encode(["Thanks so much, that solved it!"])[0], atol=1e-5)
+    [given] = analyzer.analyze_embeddings(["hi"], np.ones((1, 2), np.float32), np.array([0.7]))
+    assert given.negative == pytest.approx(0.7)

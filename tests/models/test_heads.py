@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from models.heads import ClassProbability, HeadFormatError, LayerMeansHead, LinearHead, MLPHead, load_head, softmax
+from models.heads import ClassProbability, HeadFormatError, LinearHead, MLPHead, load_head, softmax
 
 
 def test_linear_head_is_a_softmax_of_the_affine_map() -> None:
@@ -73,45 +73,3 @@ def test_class_probability_picks_one_column_and_unknown_classes_fail() -> None:
     np.testing.assert_allclose(probability(np.array([[0.0], [100.0]])), [0.5, 1.0])
     with pytest.raises(LookupError, match="'angry' not in"):
         ClassProbability(head, "angry")
-
-
-def layer_means_head() -> LayerMeansHead:
-    # Two layers (1 and 3) of 2-d means -> 4 features, standardised, then two classes.
-    return LayerMeansHead(
-        layers=np.array([1, 3]),
-        mean=np.array([1.0, 0.0, 0.0, 0.0]),
-        scale=np.array([2.0, 1.0, 1.0, 1.0]),
-        weights=np.array([[1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 1.0]]),
-        bias=np.zeros(2),
-        classes=("calm", "negative"),
-    )
-
-
-def test_layer_means_head_standardises_the_chosen_layers() -> None:
-    head = layer_means_head()
-    layer_means = np.zeros((1, 4, 2), dtype=np.float32)
-    layer_means[0, 1] = [5.0, 9.0]  # layer 1 -> features 0, 1
-    layer_means[0, 3] = [7.0, 2.0]  # layer 3 -> features 2, 3
-    layer_means[0, 2] = [100.0, 100.0]  # layer 2 is not read
-    np.testing.assert_allclose(head.features(layer_means), [[2.0, 9.0, 7.0, 2.0]])
-    # logits (2, 2) -> equal probabilities
-    np.testing.assert_allclose(head.predict_proba(layer_means), [[0.5, 0.5]], rtol=1e-6)
-    assert head.reads == "layer_means" and ClassProbability(head, "negative").reads == "layer_means"
-
-
-def test_layer_means_head_round_trips_and_refuses_too_few_layers(tmp_path: Path) -> None:
-    head = layer_means_head()
-    head.save(tmp_path / "sentiment.npz")
-    loaded = load_head(tmp_path / "sentiment.npz")
-    assert isinstance(loaded, LayerMeansHead)
-    layer_means = np.random.default_rng(1).normal(size=(3, 4, 2)).astype(np.float32)
-    np.testing.assert_allclose(loaded.predict_proba(layer_means), head.predict_proba(layer_means), rtol=1e-6)
-    with pytest.raises(HeadFormatError, match="layer means"):
-        head.predict_proba(layer_means[:, :3])  # layer 3 is missing
-    with pytest.raises(HeadFormatError, match="mean"):
-        LayerMeansHead(np.array([0]), np.zeros(3), np.ones(2), np.ones((2, 2)), np.zeros(2), ("a", "b"))
-
-
-def test_embedding_heads_read_embeddings() -> None:
-    head = LinearHead(np.ones((2, 3)), np.zeros(2), ("other", "human_request"))
-    assert ClassProbability(head, "human_request").reads == "embeddings"

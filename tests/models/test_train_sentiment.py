@@ -1,31 +1,69 @@
-"""Fitting the sentiment head on layer means: a separable toy set, with standardisation shipped in the head."""
+"""Fine-tuning the sentiment branch on cached states, and the baseline head's source weighting."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
+import pytest
 
-from models.heads import LayerMeansHead, load_head
-from models.train_sentiment import fit_head, source_weights
+from models.train_sentiment import StateCache, branch_probabilities, fine_tune, source_weights, validate
 
-
-def test_fit_head_learns_from_the_chosen_layers_only(tmp_path: Path) -> None:
-    rng = np.random.default_rng(0)
-    labels = np.array(["negative", "neutral", "positive"] * 40)
-    layer_means = rng.normal(size=(len(labels), 4, 3)).astype(np.float32)
-    # Layer 2 carries the label (offset far from zero), layer 3 is noise the head may also read.
-    layer_means[:, 2, 0] = 50.0 + 10.0 * (labels == "positive") - 10.0 * (labels == "negative")
-    layer_means[:, 0, :] = 0.0  # layer 0 would say nothing, and is not read
-    head = fit_head(layer_means, labels.tolist(), np.ones(len(labels)), layers=(2, 3), c=10.0)
-    head.save(tmp_path / "sentiment.npz")
-    loaded = load_head(tmp_path / "sentiment.npz")
-    assert isinstance(loaded, LayerMeansHead) and loaded.layers.tolist() == [2, 3] and loaded.dim == 6
-    predicted = np.array(loaded.classes)[loaded.predict_proba(layer_means).argmax(axis=1)]
-    assert (predicted == labels).mean() > 0.95
-    assert abs(float(loaded.mean[0]) - 50.0) < 1.0  # standardisation is part of the shipped head
+CALM = ["Thank you, that was really helpful.", "Lovely, the parcel came early.", "Great service, cheers!"]
+UPSET = ["This is a disgrace, I want my money back.", "Terrible. Nobody answers my emails.", "I am livid about this."]
+NEUTRAL = ["My order number is 4471.", "I bought it on Tuesday.", "It is the blue jacket."]
 
 
 def test_source_weights_give_each_source_its_share() -> None:
     weights = source_weights({"big": 300, "small": 100}, {"big": 0.5, "small": 0.5})
     assert weights[:300].sum() == weights[300:].sum() == 200.0
+
+
+@pytest.mark.slow
+def test_fine_tuning_from_cached_states_learns_and_round_trips(encoder, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import torch
+
+    from models.sentiment_branch import SentimentBranch
+
+    torch.manual_seed(0)
+    branch = SentimentBranch.from_encoder(encoder.transformer, 1, ("negative", "neutral", "positive"))
+    cache = StateCache(encoder.transformer, encoder.tokenizer, branch.from_layer, tmp_path / "states")
+    texts = UPSET + NEUTRAL + CALM
+    states = cache.states(texts)
+    assert [s.shape[1] for s in states] == [encoder.dim] * len(texts) and states[0].dtype == np.float16
+    assert len(list((tmp_path / "states").glob("*.npz"))) == 1
+    np.testing.assert_array_equal(cache.states(texts)[1], states[1])  # read back from disk, unchanged
+
+    labels = np.repeat([0, 1, 2], 3)
+    fine_tune(branch, {"toy": (states, labels)}, {"toy": 1.0}, steps=40, learning_rate=1e-3, rng=np.random.default_rng(0))
+    held_out = {"tweeteval_val": (states, ["negative"] * 3 + ["neutral"] * 3 + ["positive"] * 3),
+                "sst2_dev": (states[:3] + states[6:], ["negative"] * 3 + ["positive"] * 3)}  # fmt: skip
+    figures = validate(branch, held_out)
+    assert figures == {"tweeteval_val_macro_recall": 1.0, "sst2_dev_accuracy": 1.0}
+
+    branch.save(tmp_path / "branch.safetensors")
+    loaded = encoder.load_branch(tmp_path / "branch.safetensors")
+    assert loaded.from_layer == encoder.transformer.config.num_hidden_layers - 1
+    _, probabilities = encoder.encode_with_branch(texts, loaded)
+    assert (probabilities.argmax(axis=1) == labels).all()  # float16 storage keeps what was learnt
+
+
+@pytest.mark.slow
+def test_polar_sources_do_not_teach_that_neutral_is_rare(encoder, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import torch
+
+    from models.sentiment_branch import SentimentBranch
+
+    def neutral_probability_after_training(polar: frozenset[str]) -> float:
+        torch.manual_seed(0)
+        branch = SentimentBranch.from_encoder(encoder.transformer, 1, ("negative", "neutral", "positive"))
+        cache = StateCache(encoder.transformer, encoder.tokenizer, branch.from_layer, tmp_path)
+        # A review-style source of only negatives and positives, like SST-2, and a 3-class source.
+        polar_states = cache.states(UPSET + CALM)
+        tweets = cache.states(UPSET[:1] + NEUTRAL + CALM[:1])
+        sources = {"reviews": (polar_states, np.repeat([0, 2], 3)), "tweets": (tweets, np.array([0, 1, 1, 1, 2]))}
+        fine_tune(branch, sources, {"reviews": 0.8, "tweets": 0.2}, 40, 1e-3, np.random.default_rng(0), polar=polar)
+        return float(branch_probabilities(branch, polar_states)[:, 1].mean())
+
+    # Masked, the reviews' rows say nothing about neutrality, so neutral is not pushed to zero on them.
+    assert neutral_probability_after_training(frozenset({"reviews"})) > 2 * neutral_probability_after_training(frozenset())
