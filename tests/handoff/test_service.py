@@ -222,7 +222,8 @@ def test_transfers_keep_the_package_and_add_notes(make_app):
             moved = agents.call("ana", "post", f"/api/agent/tickets/{ticket_id}/transfer",
                                 json={"to": "agent", "target": "bo", "note": "card question"})
             assert moved.status_code == 200 and moved.json()["assigned_agent"] == "bo"
-            state, _ = until(ws, is_type("state"))
+            # Wait for Bo's frame: a repeat of Ana's state frame may still be in flight.
+            state, _ = until(ws, is_type("state", agent="Bo"))
             assert state == {"type": "state", "state": "agent", "agent": "Bo"}
 
             up = agents.call("bo", "post", f"/api/agent/tickets/{ticket_id}/transfer", json={"to": "supervisor", "note": "angry"})
