@@ -54,14 +54,17 @@ class SentimentBranch(torch.nn.Module):
 
     def forward(self, hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         """(batch, tokens, dim) hidden state at `from_layer` and its (batch, tokens) mask -> (batch, classes) logits."""
+        return self.classifier(self.pooled(hidden, attention_mask))
+
+    def pooled(self, hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """The branch's layers, then the masked mean over tokens: (batch, dim)."""
         # The additive form every attention implementation accepts: 0 where a token is, a huge negative at padding.
         blocked = (1.0 - attention_mask[:, None, None, :].to(hidden.dtype)) * torch.finfo(hidden.dtype).min
         for layer in self.layers:
             output = layer(hidden, attention_mask=blocked)
             hidden = output[0] if isinstance(output, tuple) else output
         weights = attention_mask.to(hidden.dtype).unsqueeze(-1)
-        pooled = (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
-        return self.classifier(pooled)
+        return (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
 
     def probabilities(self, hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         return torch.softmax(self.forward(hidden, attention_mask), dim=-1)

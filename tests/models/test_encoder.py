@@ -15,12 +15,7 @@ class LastLayerProbe(SentimentBranch):
     """An untouched copy of the encoder's top layers: its pooled output must be the pass's own last layer."""
 
     def probabilities(self, hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        blocked = (1.0 - attention_mask[:, None, None, :].to(hidden.dtype)) * torch.finfo(hidden.dtype).min
-        for layer in self.layers:
-            output = layer(hidden, attention_mask=blocked)
-            hidden = output[0] if isinstance(output, tuple) else output
-        weights = attention_mask.to(hidden.dtype).unsqueeze(-1)
-        return torch.nn.functional.normalize((hidden * weights).sum(1) / weights.sum(1), dim=1)
+        return torch.nn.functional.normalize(self.pooled(hidden, attention_mask), dim=1)
 
 
 @pytest.mark.slow
