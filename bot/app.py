@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 from contextlib import asynccontextmanager
@@ -47,6 +46,7 @@ logger = logging.getLogger("escalator")
 STATIC = Path(__file__).resolve().parent / "static"
 CONSOLE = Path(__file__).resolve().parents[1] / "agent_console" / "static"
 SEED_BANK = Path(__file__).resolve().parents[1] / "detectors" / "data" / "escalation_bank.jsonl"
+SHUTDOWN_GRACE_S = 5.0  # how long background tasks get to stop at shutdown
 
 # Pages render user text with textContent; the CSP is the second line of defence.
 CSP = (
@@ -126,9 +126,10 @@ def create_app(
         finally:
             for task in background:
                 task.cancel()
-            for task in background:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            # Bounded, so that a task which missed its cancellation is reported instead of hanging the shutdown.
+            _, stuck = await asyncio.wait(background, timeout=SHUTDOWN_GRACE_S)
+            for task in stuck:
+                logger.error("background task %s did not stop within %s s", task.get_coro().__qualname__, SHUTDOWN_GRACE_S)
             await app.state.conversations.drain()
             worker.close()
             store.close()

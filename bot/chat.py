@@ -120,8 +120,10 @@ class CustomerConnection:
                 await self._close(CLOSE_POLICY, "no hello")
                 return None
             try:
-                frame = await asyncio.wait_for(self._next_frame(), remaining)
-            except asyncio.TimeoutError:
+                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow the session's cancellation.
+                async with asyncio.timeout(remaining):
+                    frame = await self._next_frame()
+            except TimeoutError:
                 await self._close(CLOSE_POLICY, "no hello")
                 return None
             if isinstance(frame, Hello):

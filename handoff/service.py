@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import weakref
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Awaitable, Callable, Sequence
@@ -74,6 +75,19 @@ class Escalation:
     offline: bool
 
 
+async def woken_or_elapsed(event: asyncio.Event, seconds: float) -> None:
+    """Return when `event` is set or after `seconds`, whichever comes first.
+
+    Not `asyncio.wait_for`: on Python 3.11 it swallows a cancellation that lands as the event is set, and a
+    dispatcher that misses its cancellation keeps the server from shutting down.
+    """
+    try:
+        async with asyncio.timeout(seconds):
+            await event.wait()
+    except TimeoutError:
+        pass
+
+
 class HandoffService:
     def __init__(
         self,
@@ -100,6 +114,8 @@ class HandoffService:
         self.wake = asyncio.Event()  # nudges the dispatcher when something changed
         self._return_listeners: list[Callable[[str], None]] = []
         self._told_wait: dict[str, tuple[int, int]] = {}
+        # Weak values: a conversation's lock lives only while someone publishes its state.
+        self._state_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     # The customer's side
 
@@ -144,11 +160,22 @@ class HandoffService:
             frame["agent"] = info.agent_name
         return frame
 
-    async def publish_state(self, conversation_id: str, **extra: Any) -> None:
-        frame = {**await self.state_frame(conversation_id), **extra}
-        if frame["state"] == "queued":
-            self._told_wait[conversation_id] = (frame["position"], frame["eta_s"])
-        await self.relay.publish(conversation_topic(conversation_id), frame)
+    async def publish_state(self, conversation_id: str, only_a_new_wait: bool = False, **extra: Any) -> None:
+        """Tell the customer who owns the chat now. With `only_a_new_wait`, only a queued chat whose position or
+        wait changed since the customer was last told is published (the dispatcher's refresh)."""
+        # Reading the state and publishing it happen under one lock per conversation, so a frame read before a
+        # change can never reach the customer after the frame that announces the change.
+        lock = self._state_locks.setdefault(conversation_id, asyncio.Lock())
+        async with lock:
+            frame = {**await self.state_frame(conversation_id), **extra}
+            if frame["state"] == "queued":
+                wait = (frame["position"], frame["eta_s"])
+                if only_a_new_wait and self._told_wait.get(conversation_id) == wait:
+                    return
+                self._told_wait[conversation_id] = wait
+            elif only_a_new_wait:
+                return
+            await self.relay.publish(conversation_topic(conversation_id), frame)
 
     # The agents' side
 
@@ -306,9 +333,8 @@ class HandoffService:
             if conversation_id not in live:
                 del self._told_wait[conversation_id]
         for ticket in queued:
-            position, eta = await asyncio.to_thread(self._wait_for, ticket.conversation_id)
-            if self._told_wait.get(ticket.conversation_id) != (position, eta):
-                await self.publish_state(ticket.conversation_id)
+            # The chat may have been taken since the list was read: it is re-read under the state lock.
+            await self.publish_state(ticket.conversation_id, only_a_new_wait=True)
 
     async def run_dispatcher(self, interval_s: float = 1.0) -> None:
         """Dispatch every `interval_s`, or at once when woken."""
@@ -317,10 +343,7 @@ class HandoffService:
                 await self.dispatch()
             except Exception:  # the loop must outlive one bad round
                 logger.exception("dispatch round failed")
-            try:
-                await asyncio.wait_for(self.wake.wait(), interval_s)
-            except asyncio.TimeoutError:
-                pass
+            await woken_or_elapsed(self.wake, interval_s)
             self.wake.clear()
 
     # Helpers

@@ -1,0 +1,61 @@
+"""The state frames a customer is sent: the dispatcher's wait refresh never repeats or revives an old state."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from handoff.agents import AgentDirectory
+from handoff.config import HandoffSettings
+from handoff.priority import PriorityRules
+from handoff.relay import LocalRelay, conversation_topic
+from handoff.service import HandoffService
+from handoff.store import ConversationStore
+from handoff.tickets import NewTicket
+
+
+@pytest.fixture
+def store(tmp_path):
+    store = ConversationStore(f"sqlite:///{tmp_path / 'states.db'}")
+    store.create_schema()
+    yield store
+    store.close()
+
+
+def service(store, relay):
+    # Publishing state reads only the store and the queue; the packaging seams are never reached.
+    return HandoffService(store, relay, HandoffSettings(), AgentDirectory(store), None, PriorityRules(), None, None, {})
+
+
+def drained(queue: asyncio.Queue) -> list[dict]:
+    frames = []
+    while not queue.empty():
+        frames.append(queue.get_nowait())
+    return frames
+
+
+def test_the_wait_refresh_publishes_only_a_changed_wait_of_a_chat_still_queued(store):
+    async def scenario():
+        relay = LocalRelay()
+        handoff = service(store, relay)
+        info, _ = store.start()
+        ticket, _ = handoff.tickets.open(
+            NewTicket(info.id, "normal", "orders", "explicit_request", "Asked for a person", {"summary": "x"}, 600.0, False))
+        async with relay.subscribe(conversation_topic(info.id)) as frames:
+            await handoff.publish_state(info.id, only_a_new_wait=True)
+            first = drained(frames)
+            await handoff.publish_state(info.id, only_a_new_wait=True)  # nothing changed
+            repeated = drained(frames)
+            handoff.tickets.accept(ticket.id, "ana", "Ana")  # taken between the refresh's read and its publish
+            await handoff.publish_state(info.id, only_a_new_wait=True)
+            after_take = drained(frames)
+            await handoff.publish_state(info.id)  # what accepting publishes
+            announced = drained(frames)
+        return first, repeated, after_take, announced
+
+    first, repeated, after_take, announced = asyncio.run(scenario())
+    assert [(f["state"], f["position"]) for f in first] == [("queued", 1)]
+    assert repeated == []
+    assert after_take == []
+    assert announced == [{"type": "state", "state": "agent", "agent": "Ana"}]
