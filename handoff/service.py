@@ -151,14 +151,21 @@ class HandoffService:
 
     async def state_frame(self, conversation_id: str) -> dict[str, Any]:
         """The protocol's state frame: who owns the chat, and when queued, why, where and how long."""
-        info = await asyncio.to_thread(self.store.get, conversation_id)
-        frame: dict[str, Any] = {"type": "state", "state": info.state.value}
-        if info.state == Owner.QUEUED:
-            position, eta = await asyncio.to_thread(self._wait_for, conversation_id)
-            frame.update(reason=info.state_reason, position=position, eta_s=eta)
-        elif info.state == Owner.AGENT:
-            frame["agent"] = info.agent_name
-        return frame
+        return await asyncio.to_thread(self._read_state, conversation_id)
+
+    def _read_state(self, conversation_id: str) -> dict[str, Any]:
+        # The owner and the queue are two reads, not one snapshot. A chat taken between them would be announced
+        # as "queued at position 0", so the queue's answer counts only if the chat is still queued after it.
+        while True:
+            info = self.store.get(conversation_id)
+            frame: dict[str, Any] = {"type": "state", "state": info.state.value}
+            if info.state == Owner.AGENT:
+                frame["agent"] = info.agent_name
+            if info.state != Owner.QUEUED:
+                return frame
+            position, eta = self._wait_for(conversation_id)
+            if self.store.get(conversation_id).state == Owner.QUEUED:
+                return {**frame, "reason": info.state_reason, "position": position, "eta_s": eta}
 
     async def publish_state(self, conversation_id: str, only_a_new_wait: bool = False, **extra: Any) -> None:
         """Tell the customer who owns the chat now. With `only_a_new_wait`, only a queued chat whose position or

@@ -15,9 +15,22 @@ from handoff.store import ConversationStore
 from handoff.tickets import NewTicket
 
 
+class RacedStore(ConversationStore):
+    """A real store in which an agent's action lands right after the next read of a conversation's owner."""
+
+    race = None
+
+    def get(self, conversation_id):
+        info = super().get(conversation_id)
+        if self.race is not None:
+            race, self.race = self.race, None
+            race()
+        return info
+
+
 @pytest.fixture
 def store(tmp_path):
-    store = ConversationStore(f"sqlite:///{tmp_path / 'states.db'}")
+    store = RacedStore(f"sqlite:///{tmp_path / 'states.db'}")
     store.create_schema()
     yield store
     store.close()
@@ -26,6 +39,13 @@ def store(tmp_path):
 def service(store, relay):
     # Publishing state reads only the store and the queue; the packaging seams are never reached.
     return HandoffService(store, relay, HandoffSettings(), AgentDirectory(store), None, PriorityRules(), None, None, {})
+
+
+def queued_chat(handoff, store):
+    info, _ = store.start()
+    ticket, _ = handoff.tickets.open(
+        NewTicket(info.id, "normal", "orders", "explicit_request", "Asked for a person", {"summary": "x"}, 600.0, False))
+    return info.id, ticket.id
 
 
 def drained(queue: asyncio.Queue) -> list[dict]:
@@ -39,18 +59,16 @@ def test_the_wait_refresh_publishes_only_a_changed_wait_of_a_chat_still_queued(s
     async def scenario():
         relay = LocalRelay()
         handoff = service(store, relay)
-        info, _ = store.start()
-        ticket, _ = handoff.tickets.open(
-            NewTicket(info.id, "normal", "orders", "explicit_request", "Asked for a person", {"summary": "x"}, 600.0, False))
-        async with relay.subscribe(conversation_topic(info.id)) as frames:
-            await handoff.publish_state(info.id, only_a_new_wait=True)
+        cid, ticket_id = queued_chat(handoff, store)
+        async with relay.subscribe(conversation_topic(cid)) as frames:
+            await handoff.publish_state(cid, only_a_new_wait=True)
             first = drained(frames)
-            await handoff.publish_state(info.id, only_a_new_wait=True)  # nothing changed
+            await handoff.publish_state(cid, only_a_new_wait=True)  # nothing changed
             repeated = drained(frames)
-            handoff.tickets.accept(ticket.id, "ana", "Ana")  # taken between the refresh's read and its publish
-            await handoff.publish_state(info.id, only_a_new_wait=True)
+            handoff.tickets.accept(ticket_id, "ana", "Ana")  # taken between the refresh's read and its publish
+            await handoff.publish_state(cid, only_a_new_wait=True)
             after_take = drained(frames)
-            await handoff.publish_state(info.id)  # what accepting publishes
+            await handoff.publish_state(cid)  # what accepting publishes
             announced = drained(frames)
         return first, repeated, after_take, announced
 
@@ -59,3 +77,13 @@ def test_the_wait_refresh_publishes_only_a_changed_wait_of_a_chat_still_queued(s
     assert repeated == []
     assert after_take == []
     assert announced == [{"type": "state", "state": "agent", "agent": "Ana"}]
+
+
+def test_a_chat_taken_while_its_state_is_read_is_announced_with_its_agent_not_as_queued_at_position_0(store):
+    async def scenario():
+        handoff = service(store, LocalRelay())
+        cid, ticket_id = queued_chat(handoff, store)
+        store.race = lambda: handoff.tickets.accept(ticket_id, "ana", "Ana")
+        return await handoff.state_frame(cid)
+
+    assert asyncio.run(scenario()) == {"type": "state", "state": "agent", "agent": "Ana"}
