@@ -162,6 +162,18 @@ def _read_csv_columns(path: Path, text_column: str, label_column: str) -> list[E
         return [(row[text_column], row[label_column]) for row in reader]
 
 
+_HANDLE_OR_LINK = re.compile(r"@\w+|https?://\S+")
+_NON_WORD = re.compile(r"[\W_]+")
+
+
+def tweet_identity(text: str) -> str:
+    """A tweet's text with handles, links, case and punctuation dropped, so two exports of one tweet compare equal.
+
+    TweetEval replaced handles with `@user` and trimmed links; SemEval's files keep them.
+    """
+    return _NON_WORD.sub("", _HANDLE_OR_LINK.sub("", text.lower()))
+
+
 def texts_of(examples: list[Example]) -> list[str]:
     return [text for text, _ in examples]
 

@@ -7,7 +7,8 @@ step then runs only the branch forwards and backwards.
 
 Training data (never a test split, never twitter-airline-sentiment, whose licence is non-commercial):
 
-- SemEval-2017 task 4A compilation, de-duplicated by id (3 classes; the 2017 test set is not in it);
+- SemEval-2017 task 4A compilation, de-duplicated by id (3 classes; the 2017 test set is not in it),
+  without the tweets that TweetEval-sentiment's val split was drawn from (all 2,000 of them are in it);
 - SST-2 train (phrases, negative / positive);
 - TweetEval-emotion train: anger and sadness count as negative, joy and optimism as positive.
 
@@ -60,8 +61,10 @@ EMBEDDING_HEAD_C = 10.0  # the baseline head's regularisation, as it was chosen 
 def training_sets(data_root: Path) -> dict[str, list[tuple[str, str]]]:
     """Every training source as (text, negative|neutral|positive), by name."""
     emotion = datasets.load_tweeteval_emotion(data_root)["train"]
+    held_out = {datasets.tweet_identity(text) for text, _ in validation_sets(data_root)["tweeteval_val"]} - {""}
     return {
-        "semeval2017": datasets.load_semeval2017(data_root),
+        # Without this, "validation" would grade tweets the branch trained on and reward memorising them.
+        "semeval2017": [row for row in datasets.load_semeval2017(data_root) if datasets.tweet_identity(row[0]) not in held_out],
         "sst2_train": datasets.load_sst2(data_root)["train"],
         "emotion_train": [(text, EMOTION_TO_SENTIMENT[label]) for text, label in emotion],
     }

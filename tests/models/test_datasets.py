@@ -130,3 +130,10 @@ def test_labelled_tsv_skips_comments_and_rejects_lines_without_a_tab(tmp_path: P
     bad.write_text("1 get me a human\n", encoding="utf-8")
     with pytest.raises(datasets.DatasetFormatError, match="bad.tsv:1"):
         datasets.read_labelled_tsv(bad)
+
+
+def test_tweet_identity_matches_one_tweet_across_exports_but_not_different_tweets() -> None:
+    semeval = "@Delta my bag is STILL missing... http://t.co/abc123"
+    tweeteval = "@user my bag is still missing"
+    assert datasets.tweet_identity(semeval) == datasets.tweet_identity(tweeteval) == "mybagisstillmissing"
+    assert datasets.tweet_identity("my bag arrived") != datasets.tweet_identity(tweeteval)

@@ -7,11 +7,33 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from models.train_sentiment import StateCache, branch_probabilities, fine_tune, source_weights, validate
+from models.train_sentiment import StateCache, branch_probabilities, fine_tune, source_weights, training_sets, validate
 
 CALM = ["Thank you, that was really helpful.", "Lovely, the parcel came early.", "Great service, cheers!"]
 UPSET = ["This is a disgrace, I want my money back.", "Terrible. Nobody answers my emails.", "I am livid about this."]
 NEUTRAL = ["My order number is 4471.", "I bought it on Tuesday.", "It is the blue jacket."]
+
+
+def write(root: Path, relative: str, content: str) -> None:
+    path = root / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(content, encoding="utf-8")
+
+
+def test_training_sets_leave_out_the_tweets_that_validation_grades(tmp_path: Path) -> None:
+    write(tmp_path, "semeval2017-task4a/twitter-2013train-A.txt",
+          "1\tnegative\t@Delta my bag is STILL missing http://t.co/x\n2\tpositive\tlanded early, lovely crew\n")
+    write(tmp_path, "tweeteval-sentiment/mapping.txt", "0\tnegative\n1\tneutral\n2\tpositive\n")
+    write(tmp_path, "tweeteval-sentiment/val_text.txt", "@user my bag is still missing \n")
+    write(tmp_path, "tweeteval-sentiment/val_labels.txt", "0\n")
+    write(tmp_path, "tweeteval-emotion/mapping.txt", "0\tanger\n1\tjoy\n2\toptimism\n3\tsadness\n")
+    write(tmp_path, "tweeteval-emotion/train_text.txt", "so cross\nyay\n")
+    write(tmp_path, "tweeteval-emotion/train_labels.txt", "0\n1\n")
+    for split in ("train", "dev", "test"):
+        write(tmp_path, f"sst2/{split}.tsv", "label\tsentence\n1\tcharming .\n")
+    sets = training_sets(tmp_path)
+    assert sets["semeval2017"] == [("landed early, lovely crew", "positive")]  # the val tweet is held out
+    assert sets["emotion_train"] == [("so cross", "negative"), ("yay", "positive")]
 
 
 def test_source_weights_give_each_source_its_share() -> None:
