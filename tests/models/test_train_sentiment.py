@@ -8,16 +8,11 @@ import numpy as np
 import pytest
 
 from models.train_sentiment import StateCache, branch_probabilities, fine_tune, source_weights, training_sets, validate
+from tests.models.test_datasets import write
 
 CALM = ["Thank you, that was really helpful.", "Lovely, the parcel came early.", "Great service, cheers!"]
 UPSET = ["This is a disgrace, I want my money back.", "Terrible. Nobody answers my emails.", "I am livid about this."]
 NEUTRAL = ["My order number is 4471.", "I bought it on Tuesday.", "It is the blue jacket."]
-
-
-def write(root: Path, relative: str, content: str) -> None:
-    path = root / relative
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(content, encoding="utf-8")
 
 
 def test_training_sets_leave_out_the_tweets_that_validation_grades(tmp_path: Path) -> None:
