@@ -47,7 +47,7 @@ SOURCE_SHARE = {"semeval2017": 0.4, "sst2_train": 0.5, "emotion_train": 0.1}
 # say "not neutral" taught the branch that neutral is rare (it called 10% of TweetEval neutral), so for their
 # rows the loss compares negative and positive only.
 POLAR_SOURCES = frozenset({"sst2_train", "emotion_train"})
-DEPTH = 2  # fine-tuned layers: the branch forks off after layer 6 - DEPTH
+DEPTH = 3  # fine-tuned layers: the branch forks off after layer 6 - DEPTH
 STEPS = 4000
 BATCH = 32
 LEARNING_RATE = 1e-4

@@ -31,9 +31,12 @@ def test_encode_with_branch_returns_encode_embeddings_and_the_branch_output(enco
 @pytest.mark.slow
 def test_the_shipped_branch_loads_onto_the_encoder_and_reads_tone(encoder) -> None:  # type: ignore[no-untyped-def]
     from models.heads import SENTIMENT_BRANCH_WEIGHTS
+    from models.train_sentiment import DEPTH
 
     branch = encoder.load_branch(SENTIMENT_BRANCH_WEIGHTS)
     assert branch.classes == ("negative", "neutral", "positive") and not branch.training
+    # The committed weights are what the training script's default depth rebuilds.
+    assert len(branch.layers) == DEPTH and branch.from_layer == encoder.transformer.config.num_hidden_layers - DEPTH
     _, probabilities = encoder.encode_with_branch(["Thanks so much, that solved it!", "Worst service ever, I am furious!"], branch)
     calm, furious = probabilities[:, branch.index("negative")]
     assert calm < 0.2 < 0.9 < furious
