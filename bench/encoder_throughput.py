@@ -1,5 +1,6 @@
-"""Encoder throughput at batch sizes 1, 8 and 32, for a chosen number of torch threads: the raw encoder
-(`encode`), and the pass the service runs, with the sentiment branch forking off it (`encode_with_branch`).
+"""Encoder throughput at batch sizes 1, 4, 8, 16 and 32, for a chosen number of threads: the raw encoder
+(`encode`), and the pass the service runs, with the sentiment branch forking off it (`encode_with_branch`),
+on torch and on ONNX Runtime (exported once into the service's cache, var/cache/onnx).
 
     .venv/bin/python -m bench.encoder_throughput [--threads 1] [--seconds 5]
 """
@@ -13,7 +14,9 @@ from typing import Callable
 
 from bench.messages import SAMPLE_MESSAGES
 from models.encoder import SentenceEncoder
+from bot.settings import ModelSettings
 from models.heads import SENTIMENT_BRANCH_WEIGHTS
+from models.onnx_pass import OnnxPass
 
 
 def measure(run: Callable[[list[str]], object], batch_size: int, seconds: float) -> dict[str, float]:
@@ -42,11 +45,14 @@ def main() -> None:
     args = parser.parse_args()
     encoder = SentenceEncoder(threads=args.threads)
     branch = encoder.load_branch(SENTIMENT_BRANCH_WEIGHTS)
+    onnx_pass = OnnxPass(encoder, branch, ModelSettings().cache_dir / "onnx", args.threads)
     runs = {
         "encode": lambda texts: encoder.encode(texts, batch_size=len(texts)),
         "encode_with_branch": lambda texts: encoder.encode_with_branch(texts, branch, batch_size=len(texts)),
+        # Every batch on ONNX Runtime, to show where it leads torch and where it falls behind.
+        "onnx_encode_with_branch": lambda texts: onnx_pass.encode_with_branch(texts, branch, onnx_max_batch=len(texts)),
     }
-    results = {name: [measure(run, size, args.seconds) for size in (1, 8, 32)] for name, run in runs.items()}
+    results = {name: [measure(run, size, args.seconds) for size in (1, 4, 8, 16, 32)] for name, run in runs.items()}
     print(json.dumps({"threads": args.threads, **results}, indent=2))
 
 

@@ -7,7 +7,7 @@ import logging
 import os
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import AsyncIterator, Awaitable, Callable
+from typing import TYPE_CHECKING, AsyncIterator, Awaitable, Callable
 
 import numpy as np
 from fastapi import FastAPI, Request
@@ -36,10 +36,13 @@ from handoff.threshold_log import ThresholdLog
 from handoff.tickets import TicketConflict, TicketNotFound
 from models.analysis import Analyzer
 from models.embedding_cache import CachingEncoder
-from models.encoder import Encoder, SentenceEncoder
+from models.encoder import BranchEncoder, Encoder, SentenceEncoder
 from models.heads import SENTIMENT_BRANCH_WEIGHTS, human_request
 from models.intent import load_or_fit
 from models.worker import AnalysisWorker
+
+if TYPE_CHECKING:
+    from models.sentiment_branch import SentimentBranch
 
 logger = logging.getLogger("escalator")
 
@@ -55,11 +58,30 @@ CSP = (
 )
 
 
-def build_analyzer(encoder: SentenceEncoder, knowledge_base: KnowledgeBase, cache_dir: Path) -> Analyzer:
+def build_analyzer(
+    encoder: SentenceEncoder, knowledge_base: KnowledgeBase, cache_dir: Path, backend: str = "torch", threads: int = 1
+) -> Analyzer:
     """The shared pass with the sentiment branch inside it, then every head on its embeddings; the intent
-    model is trained from the knowledge base."""
+    model is trained from the knowledge base. `backend` "onnx" runs the pass on ONNX Runtime."""
     intents = load_or_fit(knowledge_base.examples(), encoder, cache_dir / "intent")
-    return Analyzer(encoder, encoder.load_branch(SENTIMENT_BRANCH_WEIGHTS), human_request(), intents)
+    branch = encoder.load_branch(SENTIMENT_BRANCH_WEIGHTS)
+    live_pass: BranchEncoder = encoder
+    if backend == "onnx":
+        live_pass = onnx_or_torch(encoder, branch, cache_dir / "onnx", threads)
+    return Analyzer(live_pass, branch, human_request(), intents)
+
+
+def onnx_or_torch(encoder: SentenceEncoder, branch: SentimentBranch, cache_dir: Path, threads: int) -> BranchEncoder:
+    """The ONNX Runtime pass; if it cannot be built, the torch pass, which is slower but gives the same answers."""
+    from models.onnx_pass import OnnxPass, export_path
+
+    try:
+        if not export_path(encoder, branch, cache_dir).exists():
+            print(f"Exporting the encoder pass for ONNX Runtime, once (about 20 s); it is kept in {cache_dir}", flush=True)
+        return OnnxPass(encoder, branch, cache_dir, threads)
+    except Exception as error:  # a missing runtime or a failed export must not keep the service down
+        logger.warning("the ONNX Runtime pass is unavailable, serving with the torch pass instead: %s", error)
+        return encoder
 
 
 def embedder(worker: AnalysisWorker) -> Callable[[list[str]], Awaitable[np.ndarray]]:
@@ -86,7 +108,9 @@ def create_app(
         store.create_schema()
         knowledge_base = load_knowledge_base(settings.bot.knowledge_base)
         shared_encoder = encoder or SentenceEncoder(threads=settings.models.torch_threads)
-        analyzer = build_analyzer(shared_encoder, knowledge_base, settings.models.cache_dir)
+        analyzer = build_analyzer(
+            shared_encoder, knowledge_base, settings.models.cache_dir, settings.models.backend, settings.models.torch_threads
+        )
         worker = AnalysisWorker(analyzer.analyze, settings.models.max_batch, settings.models.max_wait_ms)
         # The seed file rarely changes: its vectors are cached rather than encoded at every start.
         bank = EscalationBank.from_seed_file(SEED_BANK, CachingEncoder(shared_encoder, settings.models.cache_dir / "embeddings"))

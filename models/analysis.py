@@ -75,8 +75,9 @@ class Analyzer:
         intents: IntentRanker,
         top_k: int = 3,
     ) -> None:
-        self._branch = negative if hasattr(negative, "from_layer") else None
-        if self._branch is not None and not hasattr(encoder, "encode_with_branch"):
+        # The sentiment branch this analyzer's pass runs, if negativity comes from one.
+        self.branch: Branch | None = negative if hasattr(negative, "from_layer") else None  # type: ignore[assignment]
+        if self.branch is not None and not hasattr(encoder, "encode_with_branch"):
             raise MissingFeatures(f"the sentiment branch forks off the pass, which {type(encoder).__name__} cannot run")
         self.encoder = encoder
         self._negative = negative
@@ -85,16 +86,16 @@ class Analyzer:
         self._top_k = top_k
 
     def analyze(self, texts: Sequence[str]) -> list[TurnAnalysis]:
-        if self._branch is not None:
-            embeddings, probabilities = self.encoder.encode_with_branch(texts, self._branch)  # type: ignore[attr-defined]
-            return self.analyze_embeddings(texts, embeddings, probabilities[:, self._branch.index("negative")])
+        if self.branch is not None:
+            embeddings, probabilities = self.encoder.encode_with_branch(texts, self.branch)  # type: ignore[attr-defined]
+            return self.analyze_embeddings(texts, embeddings, probabilities[:, self.branch.index("negative")])
         return self.analyze_embeddings(texts, self.encoder.encode(texts))
 
     def analyze_embeddings(
         self, texts: Sequence[str], embeddings: np.ndarray, negative: np.ndarray | None = None
     ) -> list[TurnAnalysis]:
         """Every head on an encoder pass already made; `negative` is the branch's output when there is a branch."""
-        if self._branch is not None:
+        if self.branch is not None:
             if negative is None:
                 raise MissingFeatures("negativity comes from the sentiment branch: pass its output as `negative`")
         else:

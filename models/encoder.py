@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, Sequence
 
@@ -82,6 +84,16 @@ class SentenceEncoder:
 
         return SentimentBranch.load(path, self.transformer)
 
+    def tokenize(self, texts: Sequence[str]) -> tuple[Any, Any]:
+        """Token ids and attention mask, (n, tokens) int64 tensors, truncated exactly as `encode` truncates."""
+        inputs = self._model.preprocess(list(texts))
+        return inputs["input_ids"], inputs["attention_mask"]
+
+    @cached_property
+    def weights_digest(self) -> str:
+        """A hash of the loaded weights, naming exports of this encoder (models.onnx_pass)."""
+        return digest_of(self.transformer)
+
     def encode_with_branch(
         self, texts: Sequence[str], branch: SentimentBranch, batch_size: int = 64
     ) -> tuple[np.ndarray, np.ndarray]:
@@ -92,6 +104,8 @@ class SentenceEncoder:
         """
         import torch
 
+        from models.sentiment_branch import ForkedPass
+
         if not texts:
             return np.zeros((0, self.dim), np.float32), np.zeros((0, len(branch.classes)), np.float32)
         texts = list(texts)
@@ -99,19 +113,20 @@ class SentenceEncoder:
         order = np.argsort([-len(t) for t in texts], kind="stable")
         embeddings = np.empty((len(texts), self.dim), dtype=np.float32)
         probabilities = np.empty((len(texts), len(branch.classes)), dtype=np.float32)
-        transformer = self.transformer
+        forked = ForkedPass(self.transformer, branch)
         with torch.inference_mode():
             for start in range(0, len(texts), batch_size):
                 rows = order[start : start + batch_size]
-                inputs = self._model.preprocess([texts[i] for i in rows])
-                mask = inputs["attention_mask"]
-                output = transformer(
-                    **{k: v for k, v in inputs.items() if k in ("input_ids", "attention_mask", "token_type_ids")},
-                    output_hidden_states=True,
-                    return_dict=True,
-                )
-                weights = mask.to(torch.float32).unsqueeze(-1)  # padding tokens weigh 0 in the mean
-                pooled = (output.last_hidden_state * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
-                embeddings[rows] = torch.nn.functional.normalize(pooled, dim=1).numpy()
-                probabilities[rows] = branch.probabilities(output.hidden_states[branch.from_layer], mask).numpy()
+                batch_embeddings, batch_probabilities = forked(*self.tokenize([texts[i] for i in rows]))
+                embeddings[rows] = batch_embeddings.numpy()
+                probabilities[rows] = batch_probabilities.numpy()
         return embeddings, probabilities
+
+
+def digest_of(module: Any) -> str:
+    """sha256 of a torch module's parameters and buffers, in state-dict order."""
+    hasher = hashlib.sha256()
+    for name, tensor in module.state_dict().items():
+        hasher.update(name.encode())
+        hasher.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return hasher.hexdigest()

@@ -46,6 +46,7 @@ def test_file_values_and_environment_overrides(tmp_path, monkeypatch):
         ("[detectors.sentiment]\ntrend = 1.5\n", "detectors.sentiment.trend"),
         ("[detectors.telepathy]\nthreshold = 0.5\n", "detectors.telepathy"),
         ("[bot]\nmatch_threshold = -1\n", "bot.match_threshold"),
+        ("[models]\nbackend = 'tensorflow'\n", "models.backend"),
     ],
 )
 def test_invalid_config_names_the_bad_key(tmp_path, text, key):
