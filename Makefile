@@ -35,6 +35,8 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.encoder_throughput --threads 1
 	$(BIN)/python -m bench.pipeline_throughput --threads 1
 	$(BIN)/python -m bench.detector_cost
+	$(BIN)/python -m bench.pass_memory --backend torch
+	$(BIN)/python -m bench.pass_memory --backend onnx
 
 clean:
 	rm -rf $(VENV) var test-artifacts
