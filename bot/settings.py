@@ -57,8 +57,8 @@ class BotSettings(_Section):
 
 class ModelSettings(_Section):
     torch_threads: int = Field(1, ge=1)
-    # What runs the live pass: "onnx" (ONNX Runtime, exported once and cached; fastest at small batches)
-    # or "torch". Both compute the same graph to within 1e-6.
+    # What runs the live pass: "onnx" (ONNX Runtime for batches of up to 8, exported once and cached) or
+    # "torch". Both compute the same graph, to within 1e-5. Offline tools (replay, detect) always use torch.
     backend: Literal["onnx", "torch"] = "onnx"
     max_batch: int = Field(32, ge=1)
     max_wait_ms: float = Field(3.0, ge=0)

@@ -7,7 +7,8 @@ level at 8, and at 16 and 32 anywhere from 6% ahead to 23% behind, run to run. S
 `ONNX_MAX_BATCH` run on ONNX Runtime and larger ones (a busy service's full worker batches) on torch.
 
 The graph is exported from `ForkedPass`, the module the torch pass runs, once per combination of encoder
-weights, branch weights and torch version, and cached on disk under that hash; later starts only load it.
+weights, branch weights, traced code and library versions, and cached on disk under that hash; later starts
+only load it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import functools
 import hashlib
 import logging
 import os
+import tempfile
 import warnings
 from pathlib import Path
 from typing import Any, Sequence
@@ -27,7 +29,7 @@ from models.sentiment_branch import ForkedPass, SentimentBranch
 
 ONNX_MAX_BATCH = 8  # larger batches run on torch (see above)
 OPSET = 18
-EXPORT_FORMAT = 1  # bump when the exported graph changes, so old cached files are not read
+EXPORT_FORMAT = 1  # bump when what is exported changes outside models/sentiment_branch.py (inputs, outputs)
 _INPUTS = ("input_ids", "attention_mask")
 
 
@@ -41,7 +43,14 @@ class OnnxPass:
         self.path = export_path(encoder, branch, cache_dir)
         if not self.path.exists():
             export(ForkedPass(encoder.transformer, branch), encoder, self.path)
-        self._session = load_session(str(self.path), threads)
+        from onnxruntime.capi.onnxruntime_pybind11_state import Fail, InvalidGraph, InvalidProtobuf
+
+        try:
+            self._session = load_session(str(self.path), threads)
+        except (InvalidProtobuf, InvalidGraph, Fail):  # a damaged cached file (bad disk, a hand edit): export afresh, once
+            self.path.unlink(missing_ok=True)
+            export(ForkedPass(encoder.transformer, branch), encoder, self.path)
+            self._session = load_session(str(self.path), threads)
         self.batches = {"onnx": 0, "torch": 0}  # how many batches ran on each; read by benchmarks
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
@@ -70,10 +79,19 @@ def export_path(encoder: SentenceEncoder, branch: SentimentBranch, cache_dir: Pa
 
 
 def export_key(encoder: SentenceEncoder, branch: SentimentBranch) -> str:
-    """Names one export: the weights, and the exporter that turned them into a graph."""
-    import torch
+    """Names one export: the weights, the code of the module that was traced, and the libraries that traced it.
 
-    parts = (encoder.weights_digest, digest_of(branch), torch.__version__, str(OPSET), str(EXPORT_FORMAT))
+    Any of them changing would make the cached graph compute something other than the torch pass.
+    """
+    import onnxscript
+    import torch
+    import transformers
+
+    from models import sentiment_branch
+
+    traced_code = hashlib.sha256(Path(sentiment_branch.__file__).read_bytes()).hexdigest()
+    versions = (torch.__version__, transformers.__version__, onnxscript.__version__, str(OPSET), str(EXPORT_FORMAT))
+    parts = (encoder.weights_digest, digest_of(branch), traced_code, *versions)
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
 
@@ -85,7 +103,10 @@ def export(module: ForkedPass, encoder: SentenceEncoder, path: Path) -> None:
     # Two rows of different lengths, so neither axis is specialised to the example's sizes.
     example = encoder.tokenize(["an example message for the export", "hi"])
     dynamic = {0: torch.export.Dim.DYNAMIC, 1: torch.export.Dim.DYNAMIC}
-    partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
+    # A uniquely named file beside the target, renamed over it once complete: concurrent first starts never clash.
+    handle, partial_name = tempfile.mkstemp(dir=path.parent, prefix=f"{path.name}.", suffix=".partial")
+    os.close(handle)
+    partial = Path(partial_name)
     # The exporter logs about optional operator sets (torchvision) it does not need, and warns about
     # deprecated calls inside torch itself: neither is anything a user can act on.
     exporter_log = logging.getLogger("torch.onnx")

@@ -78,6 +78,17 @@ def test_the_export_is_reused_and_other_weights_get_their_own(encoder, branch, o
     assert export_key(encoder, retrained) != export_key(encoder, branch)
 
 
+def test_a_damaged_cached_export_is_exported_afresh(encoder, branch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from models.onnx_pass import OnnxPass, export_path
+
+    damaged = export_path(encoder, branch, tmp_path)
+    damaged.write_bytes(b"half of an onnx file")
+    rebuilt = OnnxPass(encoder, branch, tmp_path)
+    assert rebuilt.path == damaged and damaged.stat().st_size > 1_000_000
+    expected, _ = encoder.encode_with_branch(TEXTS[:2], branch)
+    np.testing.assert_allclose(rebuilt.encode(TEXTS[:2]), expected, atol=1e-5)
+
+
 def test_the_onnx_pass_refuses_a_branch_it_was_not_exported_with(encoder, onnx_pass) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ValueError, match="exported with another branch"):
         onnx_pass.encode_with_branch(["hello"], encoder.load_branch(SENTIMENT_BRANCH_WEIGHTS))
@@ -92,3 +103,15 @@ def test_the_service_serves_with_torch_when_the_onnx_pass_cannot_be_built(encode
         live_pass = onnx_or_torch(encoder, branch, blocked, threads=1)
     assert live_pass is encoder
     assert "serving with the torch pass" in caplog.text
+
+
+def test_the_service_runs_the_onnx_pass_by_default(encoder, model_cache) -> None:  # type: ignore[no-untyped-def]
+    """The app-level tests run on the default backend: this one fails if that ever falls back to torch unseen."""
+    from bot.app import build_analyzer
+    from bot.knowledge_base import load_knowledge_base
+    from bot.settings import DEMO_KNOWLEDGE_BASE, ModelSettings
+    from models.onnx_pass import OnnxPass
+
+    analyzer = build_analyzer(encoder, load_knowledge_base(DEMO_KNOWLEDGE_BASE), model_cache, ModelSettings().backend)
+    assert isinstance(analyzer.encoder, OnnxPass)
+    assert analyzer.analyze(["I want to talk to a person"])[0].human_request > 0.5
