@@ -73,9 +73,9 @@ def build_analyzer(
 
 def onnx_or_torch(encoder: SentenceEncoder, branch: SentimentBranch, cache_dir: Path, threads: int) -> BranchEncoder:
     """The ONNX Runtime pass; if it cannot be built, the torch pass, which is slower but gives the same answers."""
-    from models.onnx_pass import OnnxPass, export_path
-
     try:
+        from models.onnx_pass import OnnxPass, export_path
+
         if not export_path(encoder, branch, cache_dir).exists():
             print(f"Exporting the encoder pass for ONNX Runtime, once (about 20 s); it is kept in {cache_dir}", flush=True)
         return OnnxPass(encoder, branch, cache_dir, threads)

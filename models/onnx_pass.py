@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
+import onnxruntime
+from onnxruntime.capi.onnxruntime_pybind11_state import Fail, InvalidGraph, InvalidProtobuf
 
 from models.encoder import SentenceEncoder, digest_of
 from models.sentiment_branch import ForkedPass, SentimentBranch
@@ -43,8 +45,6 @@ class OnnxPass:
         self.path = export_path(encoder, branch, cache_dir)
         if not self.path.exists():
             export(ForkedPass(encoder.transformer, branch), encoder, self.path)
-        from onnxruntime.capi.onnxruntime_pybind11_state import Fail, InvalidGraph, InvalidProtobuf
-
         try:
             self._session = load_session(str(self.path), threads)
         except (InvalidProtobuf, InvalidGraph, Fail):  # a damaged cached file (bad disk, a hand edit): export afresh, once
@@ -136,8 +136,6 @@ def export(module: ForkedPass, encoder: SentenceEncoder, path: Path) -> None:
 @functools.lru_cache(maxsize=4)
 def load_session(path: str, threads: int) -> Any:
     """One ONNX Runtime session per exported file in this process; sessions are safe to share across threads."""
-    import onnxruntime
-
     options = onnxruntime.SessionOptions()
     # As with torch: a deliberate thread count, so the pass never fights the event loop for the other core.
     options.intra_op_num_threads = threads
