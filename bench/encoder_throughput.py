@@ -13,8 +13,8 @@ import time
 from typing import Callable
 
 from bench.messages import SAMPLE_MESSAGES
-from models.encoder import SentenceEncoder
 from bot.settings import ModelSettings
+from models.encoder import SentenceEncoder
 from models.heads import SENTIMENT_BRANCH_WEIGHTS
 from models.onnx_pass import OnnxPass
 

@@ -14,7 +14,6 @@ import argparse
 import asyncio
 import json
 import time
-from pathlib import Path
 
 from bench.encoder_throughput import measure
 from bench.messages import SAMPLE_MESSAGES

@@ -44,12 +44,12 @@ class OnnxPass:
         self._encoder = encoder
         self.path = export_path(encoder, branch, cache_dir)
         if not self.path.exists():
-            export(ForkedPass(encoder.transformer, branch), encoder, self.path)
+            export(encoder, branch, self.path)
         try:
             self._session = load_session(str(self.path), threads)
         except (InvalidProtobuf, InvalidGraph, Fail):  # a damaged cached file (bad disk, a hand edit): export afresh, once
             self.path.unlink(missing_ok=True)
-            export(ForkedPass(encoder.transformer, branch), encoder, self.path)
+            export(encoder, branch, self.path)
             self._session = load_session(str(self.path), threads)
         self.batches = {"onnx": 0, "torch": 0}  # how many batches ran on each; read by benchmarks
 
@@ -95,8 +95,9 @@ def export_key(encoder: SentenceEncoder, branch: SentimentBranch) -> str:
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
 
-def export(module: ForkedPass, encoder: SentenceEncoder, path: Path) -> None:
-    """Write `module` as an ONNX graph with dynamic batch and token axes; readers never see a partial file."""
+def export(encoder: SentenceEncoder, branch: SentimentBranch, path: Path) -> None:
+    """Write the encoder with `branch` inside it (`ForkedPass`) as an ONNX graph with dynamic batch and token
+    axes; readers never see a partial file."""
     import torch
 
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -116,7 +117,7 @@ def export(module: ForkedPass, encoder: SentenceEncoder, path: Path) -> None:
         with warnings.catch_warnings(), torch.no_grad():
             warnings.simplefilter("ignore", FutureWarning)
             torch.onnx.export(
-                module.eval(),
+                ForkedPass(encoder.transformer, branch).eval(),
                 example,
                 str(partial),
                 input_names=list(_INPUTS),
