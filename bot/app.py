@@ -24,7 +24,7 @@ from bot.pipeline import Pipeline
 from bot.responder import Responder
 from bot.settings import ConfigError, Settings, load_settings
 from detectors.pattern_similarity import EscalationBank
-from detectors.registry import DetectorSuite
+from detectors.registry import DetectorContext, DetectorSuite
 from detectors.thresholds import LiveThresholds
 from handoff.agents import AgentDirectory, AgentNotFound, LoginFailed
 from handoff.entities import EntityExtractor, load_spacy
@@ -34,9 +34,13 @@ from handoff.service import HandoffService
 from handoff.store import ConversationNotFound, ConversationStore
 from handoff.threshold_log import ThresholdLog
 from handoff.tickets import TicketConflict, TicketNotFound
-from models.analysis import Analyzer
-from models.embedding_cache import CachingEncoder
-from models.encoder import BranchEncoder, Encoder, SentenceEncoder
+from models.analysis import Analyzer, DeploymentHeads
+from models.embedding_cache import CachingEncoder, cached
+from models.encoder import BranchEncoder, Encoder, SentenceEncoder, digest_of
+from models.example_classes import fit_from_texts
+from models.frustration import FrustrationBaseline, FrustrationHead
+from models.language import LanguageIdentifier
+from models.stuck_signs import StuckSigns
 from models.heads import SENTIMENT_BRANCH_WEIGHTS, human_request
 from models.intent import load_or_fit
 from models.worker import AnalysisWorker
@@ -48,8 +52,11 @@ logger = logging.getLogger("escalator")
 
 STATIC = Path(__file__).resolve().parent / "static"
 CONSOLE = Path(__file__).resolve().parents[1] / "agent_console" / "static"
-SEED_BANK = Path(__file__).resolve().parents[1] / "detectors" / "data" / "escalation_bank.jsonl"
 SHUTDOWN_GRACE_S = 5.0  # how long background tasks get to stop at shutdown
+DEFAULT_GREETING = (
+    "Hi! I'm the {store} assistant, a bot. Ask me a question in your own words. "
+    "If you'd like a person at any point, just say so."
+)
 
 # Pages render user text with textContent; the CSP is the second line of defence.
 CSP = (
@@ -62,13 +69,63 @@ def build_analyzer(
     encoder: SentenceEncoder, knowledge_base: KnowledgeBase, cache_dir: Path, backend: str = "torch", threads: int = 1
 ) -> Analyzer:
     """The shared pass with the sentiment branch inside it, then every head on its embeddings; the intent
-    model is trained from the knowledge base. `backend` "onnx" runs the pass on ONNX Runtime."""
+    model, the case types, the stuck signs and the routine negativity are fitted to the knowledge base.
+    `backend` "onnx" runs the pass on ONNX Runtime."""
     intents = load_or_fit(knowledge_base.examples(), encoder, cache_dir / "intent")
     branch = encoder.load_branch(SENTIMENT_BRANCH_WEIGHTS)
     live_pass: BranchEncoder = encoder
     if backend == "onnx":
         live_pass = onnx_or_torch(encoder, branch, cache_dir / "onnx", threads)
-    return Analyzer(live_pass, branch, human_request(), intents)
+    heads = fit_deployment_heads(encoder, branch, knowledge_base, cache_dir)
+    return Analyzer(live_pass, branch, human_request(), intents, deployment=heads)
+
+
+def fit_deployment_heads(
+    encoder: SentenceEncoder, branch: SentimentBranch, knowledge_base: KnowledgeBase, cache_dir: Path
+) -> DeploymentHeads:
+    """The heads every deployment fits to itself at start-up; the encoder's outputs for its fixed texts are cached."""
+    cached_encoder = CachingEncoder(encoder, cache_dir / "embeddings")
+    routine = [text for text, _ in knowledge_base.examples()]
+    cases = None
+    if knowledge_base.case_types:
+        examples = {case.name: case.examples for case in knowledge_base.case_types}
+        cases = fit_from_texts(cached_encoder, examples, [*routine, *knowledge_base.not_cases])
+    frustration = FrustrationHead.load()
+    probabilities = cached(
+        routine, lambda texts: encoder.encode_with_branch(texts, branch)[1], cache_dir / "embeddings",
+        f"branch-{digest_of(branch)[:12]}",
+    )
+    routine_log_odds = frustration.log_odds(cached_encoder.encode(routine), probabilities)
+    return DeploymentHeads(
+        cases=cases,
+        signs=StuckSigns.load(),
+        frustration=frustration,
+        baseline=FrustrationBaseline.fit(
+            routine_log_odds.tolist(), [name for _, name in knowledge_base.examples()], frustration.reference
+        ),
+        languages=LanguageIdentifier(),
+    )
+
+
+def load_bank(knowledge_base: KnowledgeBase, encoder: Encoder, cache_dir: Path) -> EscalationBank:
+    """The deployment's past escalations (empty without any); their vectors are cached rather than encoded at every start."""
+    if knowledge_base.past_escalations is None:
+        return EscalationBank(dim=encoder.dim)
+    return EscalationBank.from_seed_file(knowledge_base.past_escalations, CachingEncoder(encoder, cache_dir / "embeddings"))
+
+
+def detector_context(knowledge_base: KnowledgeBase, bank: EscalationBank) -> DetectorContext:
+    """What the detectors need to know about the deployment."""
+    return DetectorContext(
+        bank=bank,
+        case_labels={case.name: case.label for case in knowledge_base.case_types},
+        spoken=knowledge_base.languages,
+        small_talk=frozenset(i.name for i in knowledge_base.intents if i.topic == "small_talk"),
+    )
+
+
+def make_responder(knowledge_base: KnowledgeBase, settings: Settings) -> Responder:
+    return Responder(knowledge_base, settings.bot.match_threshold, settings.bot.out_of_scope)
 
 
 def onnx_or_torch(encoder: SentenceEncoder, branch: SentimentBranch, cache_dir: Path, threads: int) -> BranchEncoder:
@@ -113,25 +170,26 @@ def create_app(
         )
         worker = AnalysisWorker(analyzer.analyze, settings.models.max_batch, settings.models.max_wait_ms)
         # The seed file rarely changes: its vectors are cached rather than encoded at every start.
-        bank = EscalationBank.from_seed_file(SEED_BANK, CachingEncoder(shared_encoder, settings.models.cache_dir / "embeddings"))
+        bank = load_bank(knowledge_base, shared_encoder, settings.models.cache_dir)
         thresholds = LiveThresholds(settings.detectors, settings.shadow_detectors)
-        responder = Responder(knowledge_base, settings.bot.match_threshold)
-        pipeline = Pipeline(worker.analyze, DetectorSuite.build(bank), responder, thresholds)
+        responder = make_responder(knowledge_base, settings)
+        pipeline = Pipeline(worker.analyze, DetectorSuite.build(detector_context(knowledge_base, bank)), responder, thresholds)
         relay = LocalRelay()
         agents = _agent_directory(store, settings)
         handoff = HandoffService(
             store,
             relay,
-            settings.handoff,
+            settings.handoff.with_teams(knowledge_base.teams),
             agents,
             EntityExtractor(knowledge_base.products, nlp=entity_nlp if entity_nlp is not None else load_spacy()),
             settings.handoff.priority,
             bank,
             embedder(worker),
             {intent.name: intent.topic for intent in knowledge_base.intents},
+            case_priorities={case.name: case.priority for case in knowledge_base.case_types},
         )
         handoff.load_bank_entries()
-        greeting = settings.bot.greeting.format(store=knowledge_base.name)
+        greeting = (settings.bot.greeting or knowledge_base.greeting or DEFAULT_GREETING).replace("{store}", knowledge_base.name)
         app.state.settings = settings
         app.state.store = store
         app.state.relay = relay

@@ -65,6 +65,8 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--data", type=Path, help=DATA_HELP)
     evaluate.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     evaluate.add_argument("--cache", type=Path, default=Path("var/cache/embeddings"), help="embedding cache")
+    evaluate.add_argument("--config", type=Path, help="TOML configuration file whose thresholds to measure "
+                          "(e.g. a suggested.toml from `escalator tune`; default: ./escalator.toml or the built-in ones)")
     evaluate.set_defaults(run=_evaluate_detectors)
 
     entities = commands.add_parser("evaluate-entities", help="precision and recall of entity extraction per type")
@@ -72,6 +74,13 @@ def _parser() -> argparse.ArgumentParser:
     entities.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     entities.add_argument("--split", default="test", choices=("train", "dev", "test"))
     entities.set_defaults(run=_evaluate_entities)
+
+    chats = commands.add_parser("evaluate-public-chats",
+                                help="replay two-question chats from Banking77 test and CLINC150 oos_test")
+    chats.add_argument("--data", type=Path, help=DATA_HELP)
+    chats.add_argument("--config", type=Path, help="TOML configuration file (use the banking deployment's for Banking77)")
+    chats.add_argument("--json", type=Path, help="also write the figures to this JSON file")
+    chats.set_defaults(run=_evaluate_public_chats)
 
     replay = commands.add_parser("evaluate", help="replay labelled conversations and report precision and recall")
     replay.add_argument("--conversations", type=Path, required=True, help="labelled conversations (JSON Lines)")
@@ -87,6 +96,11 @@ def _parser() -> argparse.ArgumentParser:
                       help="what to maximise: f1 | recall@precision>=0.9 | precision@recall>=0.95 | on_time@precision>=0.9")
     tune.add_argument("--out", type=Path, default=Path("var/tune"), help="where to write suggested.toml and the report")
     tune.add_argument("--tolerance", type=int, default=1)
+    tune.add_argument("--floors", help="per-category floors the search must hold, e.g. 'caught>=0.85,false<=0.1' "
+                      "(conversations need a category)")
+    tune.add_argument("--holdout", default="0.3",
+                      help="conversations kept out of the search and reported apart: a share of the file (default 0.3, "
+                      "drawn within each category), 0 for none, or another labelled conversations file")
     tune.add_argument("--no-progress", action="store_true", help="no progress bar")
     tune.set_defaults(run=_tune)
 
@@ -104,6 +118,7 @@ NEEDED_DATA = {
     "train human-request": "bitext-customer-support, clinc150, banking77",
     "evaluate-detectors": "clinc150, banking77, bitext-customer-support, tweeteval-sentiment, sst2, twitter-airline-sentiment",
     "evaluate-entities": "bitext-customer-support",
+    "evaluate-public-chats": "banking77, clinc150",
 }
 TRAINERS = {"sentiment": "models.train_sentiment", "human-request": "models.train_human_request"}
 
@@ -193,7 +208,9 @@ def _evaluate_detectors(args: argparse.Namespace) -> int:
     data = _data_root(args, "evaluate-detectors")
     if data is None:
         return 2
-    figures = evaluate_detectors(data, args.cache)
+    settings = load_settings(args.config)
+    print(f"thresholds from {args.config or 'the built-in defaults'}", flush=True)
+    figures = evaluate_detectors(data, args.cache, settings.detectors)
     print(format_quality(figures))
     if args.json:
         _write_json(args.json, figures)
@@ -234,18 +251,41 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _evaluate_public_chats(args: argparse.Namespace) -> int:
+    from bot.offline import build_offline_pipeline
+    from bot.public_chats import evaluate_public_chats, format_public_chats
+
+    data = _data_root(args, "evaluate-public-chats")
+    if data is None:
+        return 2
+    figures = evaluate_public_chats(data, build_offline_pipeline(load_settings(args.config)))
+    print(format_public_chats(figures))
+    if args.json:
+        _write_json(args.json, figures)
+    return 0
+
+
 def _tune(args: argparse.Namespace) -> int:
     from bot.tune import format_tradeoff, run_tune
 
     try:
+        holdout: Path | float = float(args.holdout) if _is_number(args.holdout) else Path(args.holdout)
         result = run_tune(args.conversations, load_settings(args.config), args.objective, args.out, args.tolerance,
-                          progress=not args.no_progress)
-    except ValueError as error:  # a bad objective or a bad conversations file
+                          progress=not args.no_progress, floors=args.floors, holdout=holdout)
+    except (ValueError, OSError) as error:  # a bad objective, floors, share or conversations file
         print(f"escalator tune: {error}", file=sys.stderr)
         return 2
     print(format_tradeoff(result))
     print(f"\nreport: {result['paths']['html']}")
     return 0
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _export(args: argparse.Namespace) -> int:

@@ -111,11 +111,12 @@ class Conversations:
             if escalation.created or not escalation.offline:
                 return
             # Nobody is in and the customer was already told: the bot stays available and answers what it can.
-            assessment = self.pipeline.answer_anyway(assessment)
+            assessment = self.pipeline.answer_anyway(assessment, history)
         reply = assessment.reply
-        sent = await self._say(cid, reply.text, {"intent": reply.intent, "confidence": round(reply.confidence, 4)})
+        said = {"intent": reply.intent, "confidence": round(reply.confidence, 4), "offers_person": reply.offers_person}
+        sent = await self._say(cid, reply.text, said)
         if sent:
-            history.append(Turn("bot", reply.text, intent=reply.intent))
+            history.append(Turn("bot", reply.text, intent=reply.intent, offers_person=reply.offers_person))
 
     async def _score(self, message: StoredMessage) -> tuple[list[Turn], Assessment]:
         """Run the turn through the pipeline and store its scores beside the message."""
@@ -161,7 +162,12 @@ class Conversations:
         turns = [
             Turn("customer", m.text, next(found))
             if m.sender == "customer"
-            else Turn(m.sender, m.text, intent=(m.analysis or {}).get("intent"))  # type: ignore[arg-type]
+            else Turn(
+                m.sender,  # type: ignore[arg-type]
+                m.text,
+                intent=(m.analysis or {}).get("intent"),
+                offers_person=bool((m.analysis or {}).get("offers_person")),
+            )
             for m in earlier
         ]
         self._history[conversation_id] = turns

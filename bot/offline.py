@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from bot.app import SEED_BANK, build_analyzer
+from bot.app import build_analyzer, detector_context, load_bank, make_responder
 from bot.knowledge_base import KnowledgeBase, load_knowledge_base
 from bot.pipeline import Assessment, Pipeline
 from bot.responder import Responder
@@ -45,13 +45,14 @@ def build_offline_pipeline(settings: Settings, encoder: SentenceEncoder | None =
     encoder = encoder or SentenceEncoder(threads=settings.models.torch_threads)
     knowledge_base = load_knowledge_base(settings.bot.knowledge_base)
     analyzer = build_analyzer(encoder, knowledge_base, Path(settings.models.cache_dir))
-    bank = EscalationBank.from_seed_file(SEED_BANK, CachingEncoder(encoder, Path(settings.models.cache_dir) / "embeddings"))
+    bank = load_bank(knowledge_base, encoder, Path(settings.models.cache_dir))
     thresholds = LiveThresholds(settings.detectors)
 
     async def analyze(text: str) -> TurnAnalysis:
         return analyzer.analyze([text])[0]
 
-    pipeline = Pipeline(analyze, DetectorSuite.build(bank), Responder(knowledge_base, settings.bot.match_threshold), thresholds)
+    suite = DetectorSuite.build(detector_context(knowledge_base, bank))
+    pipeline = Pipeline(analyze, suite, make_responder(knowledge_base, settings), thresholds)
     return OfflinePipeline(settings, encoder, knowledge_base, analyzer, bank, thresholds, pipeline)
 
 

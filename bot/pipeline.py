@@ -54,9 +54,11 @@ class Pipeline:
         self._responder = responder
         self._thresholds = thresholds
 
-    def answer_anyway(self, assessment: Assessment) -> Assessment:
+    def answer_anyway(self, assessment: Assessment, history: Sequence[Turn] = ()) -> Assessment:
         """The bot's answer to a turn that wanted a person while nobody can be reached."""
-        reply = self._responder.reply(assessment.analysis, people_available=False)
+        reply = self._responder.reply(
+            assessment.analysis, history, people_available=False, language=self._thresholds.current.language
+        )
         return Assessment(assessment.analysis, assessment.decision, reply, assessment.shadow)
 
     async def analyze(self, text: str) -> TurnAnalysis:
@@ -73,5 +75,7 @@ class Pipeline:
             if shadow.escalate != decision.escalate:
                 logger.info("shadow thresholds would %s conversation %s (trigger %s)",
                             "escalate" if shadow.escalate else "not escalate", conversation_id, shadow.trigger)
-        reply = None if decision.escalate else self._responder.reply(analysis)
+        reply = None
+        if not decision.escalate:
+            reply = self._responder.reply(analysis, history, language=self._thresholds.current.language)
         return Assessment(analysis, decision, reply, shadow)

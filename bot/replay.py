@@ -7,8 +7,9 @@ varied freely, because only the detectors and the policy depend on them.
 from __future__ import annotations
 
 import asyncio
-from typing import Sequence
+from typing import Callable, Sequence
 
+from bot.app import detector_context, make_responder
 from bot.offline import OfflinePipeline
 from bot.pipeline import Pipeline
 from bot.responder import Responder
@@ -20,16 +21,35 @@ from detectors.types import Decision, Turn
 from models.analysis import TurnAnalysis
 
 
+ANALYSIS_CHUNK = 256  # messages per batched pass while preparing a replay
+
+
 class Replayer:
     """Holds the analyses of every customer turn, and replays the conversations under any thresholds."""
 
-    def __init__(self, offline: OfflinePipeline, conversations: Sequence[LabelledConversation]) -> None:
+    def __init__(
+        self,
+        offline: OfflinePipeline,
+        conversations: Sequence[LabelledConversation],
+        on_analysed: Callable[[int], object] = lambda count: None,
+        analyses: dict[str, TurnAnalysis] | None = None,
+    ) -> None:
         self.offline = offline
         self.conversations = list(conversations)
-        texts = sorted({t.text for c in self.conversations for t in c.turns if t.role == "customer"})
-        self.analyses: dict[str, TurnAnalysis] = dict(zip(texts, offline.analyze_many(texts))) if texts else {}
-        self.suite = DetectorSuite.build(offline.bank)
-        self.responder = Responder(offline.knowledge_base, offline.settings.bot.match_threshold)
+        if analyses is None:
+            texts = sorted({t.text for c in self.conversations for t in c.turns if t.role == "customer"})
+            analyses = {}
+            for start in range(0, len(texts), ANALYSIS_CHUNK):  # in chunks, so progress can be shown
+                chunk = texts[start : start + ANALYSIS_CHUNK]
+                analyses.update(zip(chunk, offline.analyze_many(chunk)))
+                on_analysed(len(chunk))
+        self.analyses = analyses
+        self.suite = DetectorSuite.build(detector_context(offline.knowledge_base, offline.bank))
+        self.responder = make_responder(offline.knowledge_base, offline.settings)
+
+    def subset(self, conversations: Sequence[LabelledConversation]) -> Replayer:
+        """A replayer of some of these conversations, sharing the analyses already made."""
+        return Replayer(self.offline, conversations, analyses=self.analyses)
 
     def replay(self, thresholds: Thresholds) -> list[Outcome]:
         return asyncio.run(self._replay_all(thresholds))
@@ -55,5 +75,6 @@ class Replayer:
             scripted_reply = index + 1 < len(turns) and turns[index + 1].role != "customer"
             # Where the file has no bot turn, the bot answers as it would have; once escalated it stays quiet.
             if not scripted_reply and assessment.reply is not None and not any(d.escalate for d in decisions):
-                history.append(Turn("bot", assessment.reply.text, intent=assessment.reply.intent))
-        return outcome_from_decisions(conversation.id, conversation.expected, decisions)
+                reply = assessment.reply
+                history.append(Turn("bot", reply.text, intent=reply.intent, offers_person=reply.offers_person))
+        return outcome_from_decisions(conversation.id, conversation.expected, decisions, conversation.category)

@@ -16,7 +16,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from detectors.thresholds import Thresholds
 from handoff.config import HandoffSettings
 
-DEMO_KNOWLEDGE_BASE = Path(__file__).resolve().parent / "data" / "demo_store.yaml"
+DEMO_KNOWLEDGE_BASE = Path(__file__).resolve().parent / "data" / "store" / "knowledge_base.yaml"
 DEFAULT_CONFIG_FILE = Path("escalator.toml")
 
 
@@ -48,11 +48,12 @@ class BotSettings(_Section):
     knowledge_base: Path = DEMO_KNOWLEDGE_BASE
     # Below this top-intent probability the bot says it is unsure instead of answering.
     match_threshold: float = Field(0.35, ge=0, le=1)
+    # At this out-of-scope score (0.5 = the knowledge base's own 95th percentile) the bot says it cannot help with
+    # that and offers a person, instead of giving the nearest answer.
+    out_of_scope: float = Field(0.5, ge=0, le=1)
     # The first thing a new customer reads: who they are talking to. "{store}" is the knowledge base's name.
-    greeting: str = (
-        "Hi! I'm the {store} assistant, a bot. Ask me about orders, shipping, returns or your account. "
-        "If you'd like a person at any point, just say so."
-    )
+    # Unset, the knowledge base's own greeting is used, else a neutral one (bot.app.DEFAULT_GREETING).
+    greeting: str | None = None
 
 
 class ModelSettings(_Section):
@@ -105,10 +106,19 @@ def load_settings(config_file: Path | None = None, **overrides: object) -> Setti
             values = tomllib.loads(Path(path).read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as error:
             raise ConfigError(f"cannot parse config file {path}: {error}") from None
+        _relative_to(values, Path(path).resolve().parent)
     try:
         return Settings(**_deep_merge(values, overrides))
     except ValidationError as error:
         raise ConfigError(_describe(error, path)) from None
+
+
+def _relative_to(values: dict[str, object], folder: Path) -> None:
+    """A knowledge base named in a config file is found beside that file, wherever the service is started."""
+    bot = values.get("bot")
+    if isinstance(bot, dict) and isinstance(bot.get("knowledge_base"), str):
+        kb = Path(bot["knowledge_base"]).expanduser()
+        bot["knowledge_base"] = kb if kb.is_absolute() else folder / kb
 
 
 def _deep_merge(base: dict[str, object], extra: dict[str, object]) -> dict[str, object]:

@@ -62,6 +62,9 @@ class Figures:
     tp: int = 0
     fp: int = 0
     fn: int = 0
+    # Per category: (name, share caught among those that should escalate, share escalated among those that should
+    # not), None where a category has none of that kind.
+    categories: tuple[tuple[str, float | None, float | None], ...] = ()
 
     @classmethod
     def of(cls, report: Report) -> Figures:
@@ -76,10 +79,13 @@ class Figures:
             tp=report.count("tp"),
             fp=report.count("fp"),
             fn=report.count("fn"),
+            categories=tuple((name, c.caught_rate, c.false_rate) for name, c in report.by_category().items()),
         )
 
     def to_json(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.__slots__}
+        data = {name: getattr(self, name) for name in self.__slots__ if name != "categories"}
+        data["categories"] = {name: {"caught": caught, "false": false} for name, caught, false in self.categories}
+        return data
 
 
 # Objective names -> Figures attributes. The goal is maximised; escalation_rate only makes sense as a bound.
@@ -128,11 +134,62 @@ class Constraint:
 
 
 @dataclass(frozen=True, slots=True)
+class CategoryFloors:
+    """Per-category floors: of each kind of conversation that should escalate, at least `caught` handed over;
+    of each kind that should not, at most `false` handed over. A category meets the floor that applies to it."""
+
+    caught: float | None = None
+    false: float | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> CategoryFloors:
+        """'caught>=0.85,false<=0.1', either part optional."""
+        values: dict[str, float] = {}
+        for part in filter(None, (p.strip() for p in text.split(","))):
+            match = re.fullmatch(r"(caught)\s*>=\s*(\d*\.?\d+)|(false)\s*<=\s*(\d*\.?\d+)", part)
+            if match is None:
+                raise ObjectiveError(f"cannot read the floor {part!r}; write e.g. 'caught>=0.85,false<=0.1'")
+            name, number = (match[1], match[2]) if match[1] else (match[3], match[4])
+            values[name] = float(number)
+            if not 0.0 <= values[name] <= 1.0:
+                raise ObjectiveError(f"the floor {part!r} must be between 0 and 1")
+        if not values:
+            raise ObjectiveError("empty floors; write e.g. 'caught>=0.85,false<=0.1'")
+        return cls(values.get("caught"), values.get("false"))
+
+    def failing(self, figures: Figures) -> tuple[str, ...]:
+        """The categories below their floor."""
+        return tuple(
+            name
+            for name, caught, false in figures.categories
+            if (self.caught is not None and caught is not None and caught < self.caught)
+            or (self.false is not None and false is not None and false > self.false)
+        )
+
+    def shortfall(self, figures: Figures) -> float:
+        """How far below their floors the failing categories are, summed."""
+        total = 0.0
+        for _, caught, false in figures.categories:
+            if self.caught is not None and caught is not None:
+                total += max(0.0, self.caught - caught)
+            if self.false is not None and false is not None:
+                total += max(0.0, false - self.false)
+        return total
+
+    def __str__(self) -> str:
+        parts = ([f"caught>={self.caught:g}"] if self.caught is not None else []) + (
+            [f"false<={self.false:g}"] if self.false is not None else []
+        )
+        return ",".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
 class Objective:
-    """Maximise `goal`, subject to an optional bound on another metric."""
+    """Maximise `goal`, subject to an optional bound on another metric and optional per-category floors."""
 
     goal: str
     constraint: Constraint | None = None
+    floors: CategoryFloors | None = None
 
     @classmethod
     def parse(cls, text: str) -> Objective:
@@ -152,18 +209,26 @@ class Objective:
         return cls(goal, Constraint(bound, match["op"], limit))
 
     def __str__(self) -> str:
-        return self.goal if self.constraint is None else f"{self.goal}@{self.constraint}"
+        text = self.goal if self.constraint is None else f"{self.goal}@{self.constraint}"
+        return text if self.floors is None else f"{text} with floors {self.floors}"
+
+    def with_floors(self, floors: CategoryFloors | None) -> Objective:
+        return Objective(self.goal, self.constraint, floors)
 
     def value(self, figures: Figures) -> float:
         return metric(figures, self.goal)
 
     def feasible(self, figures: Figures) -> bool:
-        return self.constraint is None or self.constraint.shortfall(figures) == 0.0
+        bound_met = self.constraint is None or self.constraint.shortfall(figures) == 0.0
+        return bound_met and (self.floors is None or not self.floors.failing(figures))
 
     def primary(self, figures: Figures) -> tuple[float, ...]:
-        """Feasible first; among infeasible ones the nearest to the bound (so a search can walk towards it)."""
+        """Fewest categories below their floors first, then feasible against the bound; among infeasible ones the
+        nearest (so a search can walk towards it)."""
+        failing = 0.0 if self.floors is None else float(len(self.floors.failing(figures)))
+        below = 0.0 if self.floors is None else self.floors.shortfall(figures)
         shortfall = 0.0 if self.constraint is None else self.constraint.shortfall(figures)
-        return (float(shortfall == 0.0), -shortfall, self.value(figures))
+        return (-failing, -below, float(shortfall == 0.0), -shortfall, self.value(figures))
 
     def rank(self, figures: Figures, distance: float = 0.0) -> tuple[float, ...]:
         """Bigger is better: the objective, then F1, on-time rate, right trigger, fewer escalations, then
@@ -189,14 +254,21 @@ def _grid(start: float, stop: float, step: float) -> tuple[float, ...]:
 # The fields that decide whether a detector fires, with the values worth trying. Values outside the schema's
 # bounds are dropped, and the current value is always added, so the search starts on its own grid.
 GRIDS: dict[tuple[str, str], tuple[Value, ...]] = {
-    ("sentiment", "message"): _grid(0.5, 0.975, 0.025) + (0.99,),
-    ("sentiment", "trend"): _grid(0.3, 0.95, 0.025),
+    ("sentiment", "message"): _grid(0.3, 0.975, 0.025) + (0.99,),
+    ("sentiment", "trend"): _grid(0.2, 0.95, 0.025),
+    ("sentiment", "min_turns"): (1, 2, 3),
     ("intent_confidence", "out_of_scope"): _grid(0.2, 0.95, 0.025),
     ("intent_confidence", "consecutive"): (1, 2, 3, 4),
     ("intent_confidence", "margin"): _grid(0.0, 0.2, 0.025),
     ("explicit_request", "threshold"): _grid(0.05, 0.975, 0.025) + (0.99,),
     ("explicit_request", "with_phrase"): _grid(0.0, 0.5, 0.05),
     ("pattern_similarity", "threshold"): _grid(0.4, 0.95, 0.025),
+    ("pattern_similarity", "case_type"): _grid(0.5, 0.95, 0.025),
+    ("stuck", "sign"): _grid(0.3, 0.95, 0.05),
+    ("stuck", "restated"): _grid(0.6, 0.95, 0.05),
+    ("stuck", "signs"): (1, 2, 3),
+    ("language", "confidence"): _grid(0.3, 0.95, 0.05),
+    ("language", "consecutive"): (1, 2, 3),
 }
 
 
@@ -379,6 +451,16 @@ def changes(knobs: Iterable[Knob], old: Thresholds, new: Thresholds) -> dict[str
 
 # --- run_tune: search, then write the files -------------------------------------------------------------
 
+HOLDOUT_SHARE = 0.3  # of the conversations kept out of the search, to show what the fit is worth elsewhere
+HOLDOUT_SEED = 20261203
+# Fewer conversations that should not escalate than this, and the false-escalation rate the search sees is too
+# coarse to choose by (see docs/tuning.md for the measurement behind the number).
+MIN_CALM_CONVERSATIONS = 100
+# A change whose effect on the search set comes down to this many conversations or fewer is flagged as fragile.
+FRAGILE_CONVERSATIONS = 2
+
+
+
 
 def run_tune(
     conversations_path: Path,
@@ -388,29 +470,40 @@ def run_tune(
     tolerance: int = 1,
     progress: bool = True,
     replayer: ReplaysConversations | None = None,
+    floors: str | None = None,
+    holdout: Path | float | None = HOLDOUT_SHARE,
 ) -> dict[str, Any]:
     """Search thresholds for `objective` on the labelled conversations; write the report files into out_dir.
 
-    Without a replayer, the offline pipeline is built from `settings` and every customer turn analysed once.
-    Returns (and writes to tune.json) the current and best figures, the best thresholds, what changed, the top
-    candidates, the sweeps and the paths of the files.
+    `holdout` keeps conversations apart from the search and reports the figures on them beside the fitted ones:
+    a file of other labelled conversations, or a share of these (drawn within each category, with a fixed seed);
+    0 or None searches on everything. Without a replayer, the offline pipeline is built from `settings` and every
+    customer turn analysed once. Returns (and writes to tune.json) the current and best figures, held-out figures,
+    warnings, the best thresholds, what changed, the top candidates, the sweeps and the paths of the files.
     """
-    goal = Objective.parse(objective)  # before any slow work: a typo should fail at once
+    goal = Objective.parse(objective).with_floors(CategoryFloors.parse(floors) if floors else None)
     if tolerance < 0:
         raise ValueError(f"tolerance must be >= 0 customer turns, got {tolerance}")
     conversations = read_conversations(conversations_path)
-    if replayer is None:
-        from bot.offline import build_offline_pipeline
-        from bot.replay import Replayer
+    if isinstance(holdout, Path):
+        tuning, held = conversations, read_conversations(holdout)
+    else:
+        tuning, held = split_holdout(conversations, float(holdout or 0.0))
+    with _progress_bar(progress, "analysing messages", _message_count([*tuning, *held])) as bar:
+        if replayer is None:
+            from bot.offline import build_offline_pipeline
+            from bot.replay import Replayer
 
-        replayer = Replayer(build_offline_pipeline(settings), conversations)
+            replayer = Replayer(build_offline_pipeline(settings), [*tuning, *held], on_analysed=bar.update)
+    search_replayer = _subset(replayer, tuning)
     current = settings.detectors
 
     started = time.perf_counter()
-    with _progress_bar(progress) as bar:
-        result = search(replayer, current, goal, tolerance=tolerance, on_replay=lambda: bar.update(1))
+    knobs = search_space(current)
+    with _progress_bar(progress, "tuning", sum(len(k.values) for k in knobs) * 2, unit=" replays") as bar:
+        result = search(search_replayer, current, goal, tolerance=tolerance, knobs=knobs, on_replay=lambda: bar.update(1))
     seconds = time.perf_counter() - started
-    best_report = compute(replayer.replay(result.best.thresholds), tolerance)
+    best_report = compute(search_replayer.replay(result.best.thresholds), tolerance)
 
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {"suggested": out_dir / "suggested.toml", "json": out_dir / "tune.json", "html": out_dir / "report.html",
@@ -418,23 +511,101 @@ def run_tune(
     numeric = [knob for knob in result.knobs if not knob.is_switch]
     curves = {knob.key: out_dir / f"thresholds_{knob.section}_{knob.field}.png" for knob in numeric}
 
-    summary = _summary(result, best_report, tolerance, seconds, len(conversations))
+    summary = _summary(result, best_report, tolerance, seconds, len(tuning))
+    if held:
+        held_replayer = _subset(replayer, held)
+        summary["held_out"] = {
+            "conversations": len(held),
+            "source": str(holdout) if isinstance(holdout, Path) else f"{float(holdout or 0):g} of the file, by category",
+            "current": Figures.of(compute(held_replayer.replay(current), tolerance)).to_json(),
+            "best": Figures.of(compute(held_replayer.replay(result.best.thresholds), tolerance)).to_json(),
+        }
+    summary["warnings"] = warnings_for(result, search_replayer, tuning, tolerance)
     summary["paths"] = {**{name: str(path) for name, path in paths.items()},
                         "thresholds": {key: str(path) for key, path in curves.items()}}
-    paths["suggested"].write_text(suggested_toml(result), encoding="utf-8")
+    paths["suggested"].write_text(suggested_toml(result, summary["warnings"]), encoding="utf-8")
     _plot_precision_recall(result, paths["precision_recall"])
     for knob in numeric:
         _plot_sweep(result, knob, curves[knob.key])
     paths["html"].write_text(
-        report_html(summary, result, best_report, conversations, {k: p.name for k, p in curves.items()}),
+        report_html(summary, result, best_report, tuning, {k: p.name for k, p in curves.items()}),
         encoding="utf-8",
     )
     paths["json"].write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     return summary
 
 
+def split_holdout(
+    conversations: Sequence[LabelledConversation], share: float, seed: int = HOLDOUT_SEED
+) -> tuple[list[LabelledConversation], list[LabelledConversation]]:
+    """(tuning, held out): `share` of each category (or, uncategorised, of each label) held out, by a fixed seed."""
+    if not 0.0 <= share < 1.0:
+        raise ValueError(f"the held-out share must be at least 0 and below 1, got {share}")
+    if share == 0.0:
+        return list(conversations), []
+    import random
+
+    groups: dict[str, list[LabelledConversation]] = {}
+    for conversation in conversations:
+        key = conversation.category or ("escalate" if conversation.expected.escalate else "no escalation")
+        groups.setdefault(key, []).append(conversation)
+    rng = random.Random(seed)
+    held_ids: set[str] = set()
+    for key in sorted(groups):
+        members = sorted(groups[key], key=lambda c: c.id)
+        rng.shuffle(members)
+        held_ids |= {c.id for c in members[: int(round(share * len(members)))]}
+    return [c for c in conversations if c.id not in held_ids], [c for c in conversations if c.id in held_ids]
+
+
+def warnings_for(
+    result: SearchResult, replayer: ReplaysConversations, conversations: Sequence[LabelledConversation], tolerance: int
+) -> list[str]:
+    """What the user must know before adopting the suggestion: too few calm conversations to measure false
+    escalations, and changes whose whole effect comes down to one or two conversations."""
+    found = []
+    calm = sum(not c.expected.escalate for c in conversations)
+    if calm < MIN_CALM_CONVERSATIONS:
+        found.append(
+            f"Only {calm} of the {len(conversations)} conversations should not escalate: with fewer than "
+            f"{MIN_CALM_CONVERSATIONS}, each one moves the false-escalation rate by more than 1 point and the search "
+            "lowers thresholds it cannot see the cost of. Add ordinary conversations (routine questions, problem "
+            "reports, thanks) before adopting these thresholds."
+        )
+    best = result.best.thresholds
+    verdicts = _verdicts(replayer, best, tolerance)
+    for knob in result.knobs:
+        old = knob.get(result.current.thresholds)
+        if knob.get(best) == old:
+            continue
+        reverted = knob.set(best, old)
+        if reverted is None:
+            continue
+        differing = [cid for cid, verdict in _verdicts(replayer, reverted, tolerance).items() if verdicts[cid] != verdict]
+        if len(differing) <= FRAGILE_CONVERSATIONS:
+            found.append(
+                f"{knob.key} {_value(old)} -> {_value(knob.get(best))} rests on {len(differing)} conversation"
+                f"{'' if len(differing) == 1 else 's'} ({', '.join(differing) or 'none'}): keep the old value "
+                "unless you have more conversations like them."
+            )
+    return found
+
+
+def _verdicts(replayer: ReplaysConversations, thresholds: Thresholds, tolerance: int) -> dict[str, tuple[str, str | None]]:
+    return {r.outcome.id: (r.verdict, r.timing) for r in compute(replayer.replay(thresholds), tolerance).results}
+
+
+def _subset(replayer: ReplaysConversations, conversations: Sequence[LabelledConversation]) -> ReplaysConversations:
+    subset = getattr(replayer, "subset", None)
+    return subset(conversations) if subset is not None else replayer
+
+
+def _message_count(conversations: Sequence[LabelledConversation]) -> int:
+    return len({t.text for c in conversations for t in c.turns if t.role == "customer"})
+
+
 class _NoBar:
-    def update(self, count: int) -> None:
+    def update(self, count: int = 1) -> None:
         pass
 
     def __enter__(self) -> _NoBar:
@@ -444,12 +615,13 @@ class _NoBar:
         pass
 
 
-def _progress_bar(enabled: bool) -> Any:
+def _progress_bar(enabled: bool, description: str, total: int, unit: str = " messages") -> Any:
+    """A bar with a total (the replays of a search are bounded by the values of two rounds; it may end early)."""
     if not enabled or not sys.stderr.isatty():
         return _NoBar()
     from tqdm import tqdm
 
-    return tqdm(desc="tuning", unit=" replays", file=sys.stderr, leave=False)
+    return tqdm(desc=description, total=total, unit=unit, file=sys.stderr, leave=False)
 
 
 def _summary(result: SearchResult, best_report: Report, tolerance: int, seconds: float, count: int) -> dict[str, Any]:
@@ -496,7 +668,7 @@ def top_candidates(result: SearchResult, count: int = 5) -> list[Candidate]:
 # --- suggested.toml ----------------------------------------------------------------------------------------
 
 
-def suggested_toml(result: SearchResult) -> str:
+def suggested_toml(result: SearchResult, warnings: Sequence[str] = ()) -> str:
     """Every detector section with the best thresholds; changed lines say what they were."""
     old, new = result.current.thresholds, result.best.thresholds
     current, best = result.current.figures, result.best.figures
@@ -505,6 +677,7 @@ def suggested_toml(result: SearchResult) -> str:
         f"# current:   {_figures_line(current)}",
         f"# suggested: {_figures_line(best)}",
         "# These sections replace the [detectors.*] sections of your configuration file.",
+        *(f"# WARNING: {warning}" for warning in warnings),
     ]
     for section in Thresholds.model_fields:
         lines += ["", f"[detectors.{section}]"]
@@ -556,6 +729,16 @@ def format_tradeoff(result: Mapping[str, Any]) -> str:
         header,
         row("current", result["current"]),
         row("best", result["best"]),
+    ]
+    held = result.get("held_out")
+    if held:
+        plain = {"feasible": True, "objective": None}
+        lines += [
+            f"held out ({held['conversations']} conversations the search never saw, {held['source']}):",
+            row("  current", {**plain, **held["current"]}),
+            row("  best", {**plain, **held["best"]}),
+        ]
+    lines += [
         "",
         "changed: " + (_describe_changes(result["changed"]) or "nothing (the current thresholds are already best)"),
         "",
@@ -564,6 +747,8 @@ def format_tradeoff(result: Mapping[str, Any]) -> str:
     for number, candidate in enumerate(result["top"], start=1):
         lines.append(row(f"  {number}", candidate))
         lines.append(f"{'':<12}{_describe_changes(candidate['changes']) or 'the current thresholds'}")
+    for warning in result.get("warnings", ()):
+        lines += ["", f"WARNING: {warning}"]
     return "\n".join(lines)
 
 
@@ -631,9 +816,13 @@ def _plot_sweep(result: SearchResult, knob: Knob, path: Path) -> None:
     figure = _new_figure(6.4, 3.8)
     axes = figure.add_subplot()
     values = [float(p.value) for p in points]
-    for name, attribute, color in (("precision", "precision", "#2680c2"), ("recall", "recall", "#d64545"),
-                                   ("F1", "f1", "#2f8132"), ("on time", "on_time_rate", "#9aa5b1")):
-        axes.plot(values, [_nan(getattr(p.figures, attribute)) for p in points], marker=".", label=name, color=color)
+    # Recall and on-time often coincide; recall is drawn last, thick and dashed, so it is never hidden.
+    for name, attribute, color, style in (("on time", "on_time_rate", "#9aa5b1", dict(linestyle=":", linewidth=1.5)),
+                                          ("F1", "f1", "#2f8132", dict(linewidth=1.5)),
+                                          ("precision", "precision", "#2680c2", dict(linewidth=1.5)),
+                                          ("recall", "recall", "#d64545", dict(linestyle="--", linewidth=2.5))):
+        axes.plot(values, [_nan(getattr(p.figures, attribute)) for p in points], marker=".", label=name, color=color,
+                  **style)
     axes.axvline(float(knob.get(result.current.thresholds)), color="#d64545", linestyle=":", label="current")
     axes.axvline(float(knob.get(result.best.thresholds)), color="#2f8132", linestyle="--", label="chosen")
     axes.set(xlabel=knob.key, ylabel="rate", ylim=(-0.02, 1.02), title=f"{knob.key}, others at the chosen values")
@@ -676,7 +865,9 @@ def report_html(
            "thresholds are the nearest to it.</strong>") + "</p>",
         "<p>Thresholds chosen on these conversations fit these conversations: confirm them on other labelled "
         "conversations (<code>escalator evaluate</code>) before adopting them.</p>",
+        *(f"<p class='bad'><strong>Warning:</strong> {e(w)}</p>" for w in summary.get("warnings", ())),
         "<h2>Current vs best</h2><table><tr><th>metric</th><th>current</th><th>best</th></tr>", rows, "</table>",
+        _held_out_html(summary.get("held_out")),
         "<h2>Chosen thresholds</h2>", _thresholds_table(result),
         "<h2>Precision-recall trade-off</h2>",
         f"<img src='{e(Path(summary['paths']['precision_recall']).name)}' alt='precision against recall of every "
@@ -691,6 +882,18 @@ def report_html(
     parts.append(_wrong_section(best_report, conversations))
     parts.append("</body></html>")
     return "\n".join(parts)
+
+
+def _held_out_html(held: Mapping[str, Any] | None) -> str:
+    if not held:
+        return "<p class='bad'>Nothing was held out: these figures are on the conversations the thresholds were fitted to.</p>"
+    rows = "".join(
+        f"<tr><td>{html.escape(title)}</td><td>{_rate(held['current'][key])}</td><td>{_rate(held['best'][key])}</td></tr>"
+        for title, key in _COLUMNS
+    )
+    return (f"<h2>Held out: {held['conversations']} conversations the search never saw ({html.escape(held['source'])})"
+            "</h2><p>What the suggestion is worth on conversations it was not fitted to.</p>"
+            "<table><tr><th>metric</th><th>current</th><th>best</th></tr>" + rows + "</table>")
 
 
 def _thresholds_table(result: SearchResult) -> str:

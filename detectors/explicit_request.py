@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
+from detectors import languages
 from detectors.thresholds import ExplicitRequestThresholds
 from detectors.types import Conversation, Signal
 
@@ -39,7 +40,8 @@ PERSON_WORDS = frozenset(
     {
         "human", "agent", "person", "manager", "representative", "rep", "supervisor", "operator",
         "someone", "somebody", "staff", "employee", "advisor", "adviser", "associate", "people",
-        "assistant", "humna", "hooman", "represenative", "team", "specialist", "expert",
+        "assistant", "humna", "hooman", "represenative", "team", "specialist", "expert", "anyone", "anybody",
+        "colleague",
     }
 )  # fmt: skip
 # Real words one edit away from a person word: never read as a typo of one.
@@ -57,7 +59,10 @@ NEGATORS = frozenset(
 # an agent", "do not transfer me to a human". "I don't know how to talk to an agent" is still a request,
 # and "can't reach a human" / "why won't you get me an agent" are complaints, so those are excluded.
 DESIRE = frozenset({"need", "needs", "want", "wanna", "require", "ask", "asked", "asking", "like", "bother", "mean"})
-HANDOVER = frozenset({"transfer", "connect", "put", "send", "escalate", "call", "contact", "give", "get"})
+HANDOVER = frozenset(
+    {"transfer", "connect", "put", "send", "escalate", "call", "contact", "give", "get", "pass", "hand", "forward",
+     "redirect", "route", "switch", "bother", "trouble"}
+)  # fmt: skip
 NOT_NEGATING_BEFORE = frozenset({"why", "can", "could", "cannot"})
 # Past-interaction verbs before a mention: "I already spoke to an agent" (but not "to be contacted by").
 TALKED = frozenset(
@@ -96,6 +101,19 @@ DEPARTMENT_HANDOVER = re.compile(
     r"(?:to|with|into|in\s+with)\s+(?:your\s+|the\s+|a\s+|an\s+)?$",
     re.I,
 )
+# Words that frame what follows as a request ("could", "is there", "I'd like"), and what a person is asked to do
+# after being named ("someone ... look at it", "a human to ring me").
+REQUEST_FRAMING = frozenset(
+    {"could", "can", "would", "will", "may", "might", "possible", "there", "need", "needs", "want", "wanna", "like",
+     "please", "pls", "plz", "have", "let", "get", "any", "anyone", "anybody", "somebody", "someone"}
+)  # fmt: skip
+HANDLING_VERBS = frozenset(
+    {"look", "check", "ring", "phone", "email", "text", "review", "sort", "handle", "help", "explain", "deal", "call",
+     "contact", "talk", "speak", "chat", "reach", "message"}
+)  # fmt: skip
+# Person words that name nobody in particular: asked for only when framed as a request and followed by what they
+# should do ("is there anyone I could talk to"), never by a leading "with" alone ("meetings with anyone today").
+WEAK_PERSON_WORDS = frozenset({"anyone", "anybody"})
 DEFINITE = frozenset({"the", "your", "that", "this", "those", "these", "previous", "last", "other", "my", "his", "her"})
 FAREWELL = re.compile(r"\b(?:talk|speak|chat)\w*\s+(?:to|with)\s+(?:you|u|ya|y'all)\b|\bttyl\b|\btalk\s+later\b", re.I)
 
@@ -132,8 +150,8 @@ _TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?", re.I)
 _CLAUSE_BREAK = re.compile(
     r"[.;!?,:\n]+|\s(?:but|and then|however|instead|when|whenever|because|while|although)\s", re.I
 )
-_LOOKBEHIND = 6  # tokens before a mention that may carry its negation or past-tense verb
-_LOOKAHEAD = 4  # tokens after a mention that may narrate what that person did
+_LOOKBEHIND = 8  # tokens before a mention that may carry its negation or past-tense verb
+_LOOKAHEAD = 6  # tokens after a mention that may narrate what that person did ("the agent on the phone yesterday told")
 _PHRASE_LEAD = 4  # tokens before the mention shown to the agent: "get me a human"
 
 
@@ -237,7 +255,7 @@ def _is_negated(before: list[str], after: list[str]) -> bool:
         return True
     for k, word in enumerate(before):
         pair = " ".join(before[k : k + 2])
-        if pair in {"no need", "rather not"} or word == "without":
+        if pair in {"no need", "rather not", "not necessary", "not needed", "no point"} or word == "without":
             return True
         if word not in NEGATORS and pair not in NEGATORS:
             continue
@@ -250,6 +268,9 @@ def _is_negated(before: list[str], after: list[str]) -> bool:
 
 
 def _is_reported(before: list[str], after: list[str]) -> bool:
+    # "my neighbour told me that a real person...", "she said a manager would...": someone else's words.
+    if any(before[k : k + 2] in (["told", "me"], ["told", "us"], ["said", "that"], ["says", "that"]) for k in range(len(before))):
+        return True
     for k, word in enumerate(before):
         if word in TALKED and not (k > 0 and before[k - 1] in {"be", "to", "get", "been"}):
             return True
@@ -282,7 +303,11 @@ def _role(words: list[str], i: int) -> Role:
     if _is_identity_question(words[:i]):
         return "identity"
     lead = before[-4:]
-    if any(w in LEADING_WORDS or is_contact_verb(w) for w in lead):
+    if words[i] not in WEAK_PERSON_WORDS and any(w in LEADING_WORDS or is_contact_verb(w) for w in lead):
+        return "asks"
+    # The person first, then what they should do: "could someone who works there look at it", "is there
+    # anyone I could talk to", "would it be possible for a human to ring me".
+    if REQUEST_FRAMING & set(words[:i]) and HANDLING_VERBS & set(words[i + 1 : i + 8]):
         return "asks"
     return "mentions"
 
@@ -380,9 +405,14 @@ _VETO_WORDS = {
 
 
 class ExplicitRequestDetector:
-    """The human-request head's probability on the newest customer message, read together with the rules."""
+    """The human-request head's probability on the newest customer message and on each of its sentences, read
+    together with the rules; requests in languages the bot does not speak, from their phrases; and a yes to the
+    bot's own offer of a person."""
 
     name = "explicit_request"
+
+    def __init__(self, spoken: tuple[str, ...] = ("en",)) -> None:
+        self.spoken = spoken  # languages the bot speaks; requests in the others are heard through their phrases
 
     def detect(self, conversation: Conversation, thresholds: ExplicitRequestThresholds) -> Signal:
         turns = [t for t in conversation.customer_turns if t.analysis is not None]
@@ -390,18 +420,49 @@ class ExplicitRequestDetector:
             return Signal(self.name, 0.0, thresholds.threshold, False, "No customer message to judge yet.")
         analysis = turns[-1].analysis
         assert analysis is not None  # filtered above; narrows the type
-        probability = float(analysis.human_request)
-        reading = read_request(analysis.text)
-        fired = decide(probability, reading, thresholds)
+        spoken_elsewhere = None
+        if analysis.language not in self.spoken:  # another language, or too short to tell
+            spoken_elsewhere = self._request_in_other_language(analysis.text, analysis.language)
+        if spoken_elsewhere is not None:
+            code, phrase = spoken_elsewhere
+            reason = f"Asked for a person in {languages.load_languages()[code].name}: '{phrase}'"
+            return Signal(self.name, 1.0, thresholds.threshold, True, reason, {"phrase": phrase, "language": code})
+        offer = conversation.last_bot_turn
+        if offer is not None and offer.offers_person and languages.is_affirmative(
+            analysis.text, tuple(dict.fromkeys(("en", *self.spoken, analysis.language or "en")))
+        ):
+            reason = f"Said yes to the bot's offer of a person: '{_shorten(analysis.text)}'"
+            return Signal(self.name, 1.0, thresholds.threshold, True, reason, {"phrase": analysis.text, "accepted_offer": True})
+        # The whole message, then each sentence: a request after a problem statement must not be diluted by it.
+        candidates = [(analysis.text, float(analysis.human_request))]
+        candidates += [(sentence.text, float(sentence.human_request)) for sentence in analysis.sentences]
+        judged = [(text, probability, read_request(text)) for text, probability in candidates]
+        fired_at = next((j for j in judged if decide(j[1], j[2], thresholds)), None)
+        text, probability, reading = fired_at or judged[0]
+        fired = fired_at is not None
         threshold = min(thresholds.threshold, thresholds.with_phrase) if reading.asks else thresholds.threshold
         evidence: dict[str, object] = {"phrase": reading.phrase, "probability": round(probability, 3)}
-        if reading.vetoed:
+        if len(judged) > 1:
+            evidence["sentences"] = [round(p, 3) for _, p, _ in judged[1:]]
+        if fired:
+            reason = f"Asked for a person: '{reading.phrase}'"
+        elif reading.vetoed:
             evidence["vetoed"] = reading.why
             reason = f"Mentions a person but does not ask for one ({_VETO_WORDS[reading.why or '']}: '{reading.phrase}')"
-        elif fired:
-            reason = f"Asked for a person: '{reading.phrase}'"
         else:
-            reason = f"No request for a person ({probability:.2f} < {threshold:.2f})"
+            best = max(p for _, p, _ in judged)
+            reason = f"No request for a person ({best:.2f} < {threshold:.2f})"
         # A vetoed message scores 0 so that `fired` always agrees with `score >= threshold`.
         score = 0.0 if reading.vetoed else (1.0 if reading.bare else probability)
         return Signal(self.name, score, threshold, fired, reason, evidence)
+
+    def _request_in_other_language(self, text: str, language: str) -> tuple[str, str] | None:
+        """(language, phrase) when the message asks for a person in a language the bot does not speak."""
+        table = languages.load_languages()
+        order = [language] if language and language not in self.spoken else []
+        order += [code for code in table if code not in self.spoken and code not in order and code != "en"]
+        for code in order:
+            phrase = languages.request_phrase(text, code, table)
+            if phrase is not None:
+                return code, phrase
+        return None

@@ -9,10 +9,15 @@ One miss is normal (a typo, an odd phrasing; about 6% of in-scope CLINC150 queri
 scope at the default), so the detector fires only after `thresholds.consecutive` uncertain customer
 turns in a row; a certain turn resets the count. The per-turn test (`judge_turn`) and the streak
 (`uncertain_streak`) are pure functions of numbers.
+
+Only messages that are owed an answer count: "ok I'll check the forest service site, thanks anyway" needs none,
+so the bot not finding one in its knowledge base means nothing. Such acknowledgements neither add to the streak
+nor break it (`asks_something`).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal, Sequence
 
@@ -65,6 +70,37 @@ def judge_analysis(analysis: TurnAnalysis, t: IntentConfidenceThresholds) -> Tur
     return judge_turn(top, runner_up, analysis.out_of_scope, t)
 
 
+_ACKNOWLEDGEMENTS = frozenset(
+    {"ok", "okay", "k", "kk", "great", "perfect", "cool", "thanks", "thank", "thx", "ty", "alright", "fine", "sure",
+     "got", "good", "nice", "awesome", "brilliant", "lovely", "excellent", "noted", "understood", "yes", "yep", "yeah",
+     "no", "nope", "nah", "bye", "cheers", "right", "wonderful", "super", "fab", "np", "merci", "gracias", "danke"}
+)  # fmt: skip
+_FILLER = frozenset({"so", "and", "but", "hi", "hello", "hey", "um", "hmm", "well", "oh", "ah", "aha", "then"})
+# Openings that ask for something even without a question mark ("what about the poles", "can you check").
+_ASKING = frozenset(
+    {"how", "what", "whats", "what's", "where", "wheres", "where's", "when", "why", "who", "which", "can", "could",
+     "would", "will", "do", "does", "is", "are", "should", "may", "please", "pls", "plz", "help", "tell", "need",
+     "want", "any"}
+)  # fmt: skip
+_WORD = re.compile(r"[a-z']+")
+
+
+def asks_something(text: str) -> bool:
+    """Whether a message is owed an answer. Only an acknowledgement is not: no question mark, opening with "ok",
+    "great", "thanks"... and no later sentence that asks ("ok. what about the poles" asks). Requests phrased as
+    commands ("find me a campsite", "cancel it") are owed one."""
+    if "?" in text:
+        return True
+    sentences = [_WORD.findall(sentence) for sentence in re.split(r"[.!,;\n]+", text.lower())]
+    sentences = [[w for w in words if w not in _FILLER] for words in sentences]
+    sentences = [words for words in sentences if words]
+    if not sentences or sentences[0][0] not in _ACKNOWLEDGEMENTS:
+        return True
+    first = sentences[0]
+    rest_of_first = first[next((k for k, w in enumerate(first) if w not in _ACKNOWLEDGEMENTS), len(first)) :]
+    return any(words and words[0] in _ASKING for words in (rest_of_first, *sentences[1:]))
+
+
 def uncertain_streak(verdicts: Sequence[TurnVerdict]) -> int:
     """How many of the newest verdicts in a row are uncertain."""
     streak = 0
@@ -81,13 +117,15 @@ class IntentConfidenceDetector:
     name = "intent_confidence"
 
     def detect(self, conversation: Conversation, thresholds: IntentConfidenceThresholds) -> Signal:
-        analysed = [t for t in conversation.customer_turns if t.analysis is not None]
+        # Messages that ask nothing ("great, thanks") owe no answer: they neither count nor break a streak.
+        analysed = [t for t in conversation.customer_turns if t.analysis is not None and asks_something(t.text)]
         verdicts = [judge_analysis(t.analysis, thresholds) for t in analysed]  # type: ignore[arg-type]
         streak = uncertain_streak(verdicts)
         needed = thresholds.consecutive
         # Score: progress towards the streak that fires, so 0.5 means "one more miss and I fire" at N=2.
         score = min(1.0, streak / needed)
-        fired = streak >= needed
+        newest = conversation.customer_turns[-1] if conversation.customer_turns else None
+        fired = streak >= needed and newest is not None and asks_something(newest.text)
         recent = list(zip(analysed, verdicts))[-max(needed, 1) :]
         evidence: dict[str, object] = {
             "streak": streak,

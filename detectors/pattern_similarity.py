@@ -1,4 +1,14 @@
-"""Pattern similarity: does the recent conversation resemble one that had to be escalated before?
+"""Pattern similarity: is this a kind of case that needs a person, or does it resemble one that did?
+
+Two banks, read the same way, from the embeddings every message already has:
+
+- **Case types**, deployment data (the knowledge base's `case_types`): situations a person must handle as soon
+  as they come up, such as a legal threat, an injury or a bereavement, each described by example messages. The
+  analysis scores every message (and each of its sentences) against them (models.example_classes); the
+  detector fires at the first message whose most likely case type reaches `thresholds.case_type`, names the
+  kind ("Looks like a case about an injury"), and quotes the sentence and the closest example.
+- **Past escalations** (the knowledge base's `past_escalations`, grown by agents' verdicts): whole
+  conversations, compared with the recent window of this one, as described below.
 
 A conversation is one vector: the L2-normalised plain mean of its customer turns' sentence embeddings.
 The plain mean (not recency-weighted) because the bank's conversations have no "latest" turn that matters
@@ -29,7 +39,7 @@ import json
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple, Sequence
+from typing import Mapping, NamedTuple, Sequence
 
 import numpy as np
 
@@ -38,7 +48,6 @@ from detectors.types import Conversation, Signal
 from models.encoder import Encoder
 
 
-SEED_BANK_PATH = Path(__file__).parent / "data" / "escalation_bank.jsonl"  # the packaged seed escalations
 
 
 class SeedFileError(ValueError):
@@ -173,12 +182,14 @@ def should_fire(score: float, window_size: int, thresholds: PatternSimilarityThr
 
 
 class PatternSimilarityDetector:
-    """Compares the recent customer turns with the bank of past escalations."""
+    """Compares the newest customer message with the deployment's case types, and the recent customer turns with
+    the bank of past escalations."""
 
     name = "pattern_similarity"
 
-    def __init__(self, bank: EscalationBank) -> None:
+    def __init__(self, bank: EscalationBank, case_labels: Mapping[str, str] | None = None) -> None:
         self.bank = bank
+        self.case_labels = dict(case_labels or {})  # case type name -> words for the agent ("an injury")
 
     def detect(self, conversation: Conversation, thresholds: PatternSimilarityThresholds) -> Signal:
         analysed = [turn.analysis for turn in conversation.customer_turns if turn.analysis is not None]
@@ -186,12 +197,28 @@ class PatternSimilarityDetector:
         evidence: dict[str, object] = {"window": len(window)}
         if not window:
             return Signal(self.name, 0.0, thresholds.threshold, False, "No analysed customer turns yet.", evidence)
+        case = window[-1].cases[0] if window[-1].cases else None
+        if case is not None:
+            label = self.case_labels.get(case.name, case.name.replace("_", " "))
+            evidence.update(case_type=case.name, case_label=label, case_probability=round(case.probability, 4))
+            if case.probability >= thresholds.case_type:
+                # A case type goes to a person at its first mention: one message is enough.
+                evidence.update(sentence=case.sentence, example=case.example, example_similarity=round(case.similarity, 4))
+                reason = f"Looks like a case about {label}: '{_shorten(case.sentence)}'"
+                return Signal(self.name, case.probability, thresholds.case_type, True, reason, evidence)
         match = self.bank.most_similar(conversation_vector([analysis.embedding for analysis in window]))
         if match is None:
+            if case is not None:
+                return Signal(self.name, case.probability, thresholds.case_type, False,
+                              f"Closest case type: {evidence['case_label']} ({case.probability:.2f})", evidence)
             return Signal(self.name, 0.0, thresholds.threshold, False, "No past escalations to compare with.", evidence)
         score = similarity_score(match.similarity)
         evidence.update(match_id=match.id, summary=match.summary, similarity=round(match.similarity, 4))
         fired = should_fire(score, len(window), thresholds)
-        verb = "Resembles" if fired else "Closest to"
-        reason = f"{verb} past escalation {match.id} ({score:.2f}): {match.summary}"
+        reason = f"{'Resembles' if fired else 'Closest to'} a past escalation ({score:.2f}): {match.summary}"
         return Signal(self.name, score, thresholds.threshold, fired, reason, evidence)
+
+
+def _shorten(text: str, limit: int = 100) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -4,9 +4,13 @@ Escalate when any enabled detector fired. The primary trigger is chosen by a fix
 can predict, not by how far each score is above its threshold:
 
 1. explicit_request   - the customer asked for a person; nothing explains a handoff better
-2. sentiment          - the customer is upset
-3. intent_confidence  - the bot does not understand
-4. pattern_similarity - the conversation resembles a past escalation (the weakest, most indirect evidence)
+2. pattern_similarity - a case type the deployment sends to people (an injury, a legal threat), or a
+                        conversation like past escalations: it names the kind of case, which routes and
+                        prioritises it
+3. language           - the customer writes in a language the bot does not speak
+4. sentiment          - the customer is upset
+5. stuck              - the bot's answers are not getting the customer anywhere
+6. intent_confidence  - the bot does not understand
 
 Margins are not comparable across detectors (a probability, a smoothed average and a cosine live on
 different scales), so ranking by margin would let calibration accidents pick the headline. With a fixed
@@ -21,7 +25,14 @@ from typing import Sequence
 from detectors.thresholds import Thresholds
 from detectors.types import Decision, Signal
 
-PRECEDENCE: tuple[str, ...] = ("explicit_request", "sentiment", "intent_confidence", "pattern_similarity")
+PRECEDENCE: tuple[str, ...] = (
+    "explicit_request",
+    "pattern_similarity",
+    "language",
+    "sentiment",
+    "stuck",
+    "intent_confidence",
+)
 
 
 def is_enabled(detector: str, thresholds: Thresholds) -> bool:

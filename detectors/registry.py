@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Iterable, Protocol
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Mapping, Protocol
 
 from detectors.explicit_request import ExplicitRequestDetector
 from detectors.intent_confidence import IntentConfidenceDetector
+from detectors.language import LanguageDetector
 from detectors.pattern_similarity import EscalationBank, PatternSimilarityDetector
 from detectors.policy import decide
 from detectors.sentiment import SentimentDetector
+from detectors.stuck import StuckDetector
 from detectors.thresholds import Thresholds
 from detectors.types import Conversation, Decision, Signal
 
@@ -24,22 +27,40 @@ class Detector(Protocol):
     def detect(self, conversation: Conversation, thresholds: Any, /) -> Signal: ...
 
 
-# Config key -> factory. Every factory takes the bank so they share one signature; only one needs it.
-DETECTORS: dict[str, Callable[[EscalationBank], Detector]] = {
-    "sentiment": lambda bank: SentimentDetector(),
-    "intent_confidence": lambda bank: IntentConfidenceDetector(),
-    "explicit_request": lambda bank: ExplicitRequestDetector(),
-    "pattern_similarity": PatternSimilarityDetector,
+@dataclass(frozen=True, slots=True)
+class DetectorContext:
+    """What the detectors know about the deployment: its past escalations, the words for its case types, the
+    languages its bot speaks, and the intents whose answers may be repeated without the bot being stuck."""
+
+    bank: EscalationBank
+    case_labels: Mapping[str, str] = field(default_factory=dict)
+    spoken: tuple[str, ...] = ("en",)
+    small_talk: frozenset[str] = frozenset()
+
+
+# Config key -> factory. Every factory takes the deployment's context so they share one signature.
+DETECTORS: dict[str, Callable[[DetectorContext], Detector]] = {
+    "sentiment": lambda context: SentimentDetector(),
+    "intent_confidence": lambda context: IntentConfidenceDetector(),
+    "explicit_request": lambda context: ExplicitRequestDetector(context.spoken),
+    "pattern_similarity": lambda context: PatternSimilarityDetector(context.bank, context.case_labels),
+    "stuck": lambda context: StuckDetector(context.small_talk),
+    "language": lambda context: LanguageDetector(context.spoken),
 }
 
 
-def make_detector(key: str, bank: EscalationBank) -> Detector:
+def make_detector(key: str, context: DetectorContext | EscalationBank) -> Detector:
     """Build the detector registered under `key`; an unknown key names the known ones."""
     try:
         factory = DETECTORS[key]
     except KeyError:
         raise LookupError(f"unknown detector {key!r}; known detectors: {', '.join(DETECTORS)}") from None
-    return factory(bank)
+    return factory(_context(context))
+
+
+def _context(context: DetectorContext | EscalationBank) -> DetectorContext:
+    """A bare bank stands for a deployment with nothing else to say (no case types, English only)."""
+    return context if isinstance(context, DetectorContext) else DetectorContext(context)
 
 
 class DetectorSuite:
@@ -49,9 +70,10 @@ class DetectorSuite:
         self.detectors = tuple(detectors)
 
     @classmethod
-    def build(cls, bank: EscalationBank, keys: Iterable[str] | None = None) -> DetectorSuite:
-        """Every registered detector (or those named by `keys`, in that order), sharing one bank."""
-        return cls(make_detector(key, bank) for key in (DETECTORS if keys is None else keys))
+    def build(cls, context: DetectorContext | EscalationBank, keys: Iterable[str] | None = None) -> DetectorSuite:
+        """Every registered detector (or those named by `keys`, in that order), sharing one context."""
+        context = _context(context)
+        return cls(make_detector(key, context) for key in (DETECTORS if keys is None else keys))
 
     def run(self, conversation: Conversation, thresholds: Thresholds) -> Decision:
         return decide([self._detect(d, conversation, thresholds) for d in self.detectors], thresholds)

@@ -96,7 +96,7 @@ class SentimentDetector:
         analyses = [t.analysis for t in conversation.customer_turns if t.analysis is not None]
         if not analyses:
             return Signal(self.name, 0.0, thresholds.message, False, "No customer message to judge yet.")
-        negativities = [float(a.negative) for a in analyses]
+        negativities = [float(a.upset) for a in analyses]
         verdict = judge(negativities, thresholds)
         trend = smoothed(negativities, thresholds.smoothing)
         recent = slice(-self.evidence_turns, None)

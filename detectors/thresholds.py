@@ -54,6 +54,9 @@ class ExplicitRequestThresholds(_Section):
 class PatternSimilarityThresholds(_Section):
     # `escalator tune` on the shipped sample (0.75 -> 0.725 recovers one slow-burn conversation, no false alarm).
     threshold: float = Field(0.725, ge=0, le=1, description="Fire when similarity to a past escalation reaches this.")
+    case_type: float = Field(
+        0.5, ge=0, le=1, description="Fire at once when P(the message raises one of the deployment's case types) reaches this."
+    )
     window: int = Field(3, ge=1, description="Recent customer turns compared with the bank.")
     min_turns: int = Field(2, ge=1, description="Customer turns needed in the window before it can fire.")
 
@@ -62,6 +65,19 @@ class PatternSimilarityThresholds(_Section):
         if self.min_turns > self.window:
             raise ValueError(f"min_turns ({self.min_turns}) exceeds window ({self.window}): it could never fire")
         return self
+
+
+class StuckThresholds(_Section):
+    sign: float = Field(0.5, ge=0, le=1, description="A customer turn shows a sign when P(sign) reaches this.")
+    restated: float = Field(0.8, ge=0, le=1, description="Similarity to an earlier customer turn that counts as a restatement.")
+    signs: int = Field(2, ge=1, description="Signs that the bot is not helping before it fires.")
+
+
+class LanguageThresholds(_Section):
+    # Measured on the store's train and dev turns: at 0.6 no English turn (of 1,089) counts as another language,
+    # and 59 of the 69 turns of the other-language conversations do (the rest are in English).
+    confidence: float = Field(0.6, ge=0, le=1, description="How sure the language guess must be to count.")
+    consecutive: int = Field(2, ge=1, description="Messages in a row in a language the bot does not speak before it fires.")
 
 
 class Thresholds(BaseModel):
@@ -73,6 +89,8 @@ class Thresholds(BaseModel):
     intent_confidence: IntentConfidenceThresholds = IntentConfidenceThresholds()
     explicit_request: ExplicitRequestThresholds = ExplicitRequestThresholds()
     pattern_similarity: PatternSimilarityThresholds = PatternSimilarityThresholds()
+    stuck: StuckThresholds = StuckThresholds()
+    language: LanguageThresholds = LanguageThresholds()
 
 
 class LiveThresholds:

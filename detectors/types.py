@@ -18,6 +18,7 @@ class Turn:
     text: str
     analysis: TurnAnalysis | None = None
     intent: str | None = None  # for bot turns: the intent the bot answered with, None for a fallback
+    offers_person: bool = False  # for bot turns: the bot offered to bring in a person ("would you like a person?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +31,16 @@ class Conversation:
     @property
     def customer_turns(self) -> tuple[Turn, ...]:
         return tuple(t for t in self.turns if t.role == "customer")
+
+    @property
+    def last_bot_turn(self) -> Turn | None:
+        """The bot's newest message before the customer's newest one, if the bot spoke since the customer's previous turn."""
+        for turn in reversed(self.turns[:-1]):
+            if turn.role == "bot":
+                return turn
+            if turn.role == "customer":
+                return None
+        return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,14 +45,9 @@ class BusinessHours(_Section):
 
 
 class HandoffSettings(_Section):
-    # Functional routing: a team handles the knowledge-base topics listed for it.
-    teams: dict[str, list[str]] = {
-        "orders": ["orders", "shipping"],
-        "returns": ["returns"],
-        "billing": ["billing"],
-        "accounts": ["account"],
-        "general": ["products", "general", "small_talk"],
-    }
+    # Functional routing: a team handles the knowledge-base topics listed for it. Unset, the knowledge base's own
+    # `teams` apply (see `with_teams`); a deployment that names none has one team, `default_team`.
+    teams: dict[str, list[str]] | None = None
     default_team: str = "general"
     agents: list[AgentConfig] = []
     offer_timeout_s: float = Field(30.0, gt=0, description="An offer not accepted in time moves to the next agent.")
@@ -64,6 +59,13 @@ class HandoffSettings(_Section):
     session_hours: float = Field(12.0, gt=0, description="How long an agent's login lasts.")
     priority: PriorityRules = PriorityRules()
     dispatch_interval_s: float = Field(1.0, gt=0, description="How often offers, timeouts and SLAs are checked.")
+
+    def with_teams(self, deployment_teams: dict[str, tuple[str, ...]] | None) -> HandoffSettings:
+        """These settings with the teams filled in: the config's own, else the deployment's, else one default team."""
+        if self.teams is not None:
+            return self
+        teams = {team: list(topics) for team, topics in (deployment_teams or {}).items()} or {self.default_team: []}
+        return self.model_copy(update={"teams": teams})
 
     @field_validator("sla_s")
     @classmethod

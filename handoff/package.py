@@ -7,7 +7,31 @@ from typing import Any, Sequence
 from detectors.types import Decision
 from handoff.store import ConversationInfo, StoredMessage
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: case_type, language and required_skills
+
+
+def case_of(decision: Decision) -> dict[str, Any] | None:
+    """The deployment case type the decision recognised ("legal", "injury"...), with its words and evidence."""
+    for signal in decision.signals:
+        if signal.detector == "pattern_similarity" and signal.fired and "case_type" in signal.evidence:
+            evidence = signal.evidence
+            return {
+                "name": evidence["case_type"],
+                "label": evidence.get("case_label"),
+                "score": evidence.get("case_probability"),
+                "sentence": evidence.get("sentence"),
+                "example": evidence.get("example"),
+            }
+    return None
+
+
+def language_of(decision: Decision) -> str | None:
+    """The language the customer writes in, when the decision found it is one the bot does not speak."""
+    for signal in decision.signals:
+        language = signal.evidence.get("language") if signal.fired else None
+        if signal.detector in ("language", "explicit_request") and isinstance(language, str) and language:
+            return language
+    return None
 
 
 def build_package(
@@ -19,6 +43,8 @@ def build_package(
     priority: str,
     priority_reasons: Sequence[str],
     team: str,
+    language: dict[str, str] | None = None,
+    required_skills: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Assemble the package from the stored transcript (with each turn's scores) and the decision."""
     primary = decision.primary
@@ -35,8 +61,11 @@ def build_package(
             "threshold": primary.threshold if primary else None,
         },
         "reasons": list(decision.reasons),
+        "case_type": case_of(decision),
+        "language": language,
         "priority": {"level": priority, "reasons": list(priority_reasons)},
         "team": team,
+        "required_skills": list(required_skills),
         "summary": summary,
         "entities": entities,
         "transcript": [

@@ -71,11 +71,22 @@ DEFAULT_URGENT_KEYWORDS: dict[str, tuple[str, ...]] = {
         "consumer protection",
     ),
 }
+# The detectors in plain words, for the agent reading the reasons.
+TRIGGER_WORDS = {
+    "explicit_request": "Asked for a person",
+    "sentiment": "Frustrated",
+    "intent_confidence": "The bot could not understand",
+    "pattern_similarity": "Looks like a case that needs a person",
+    "stuck": "The bot was not helping",
+    "language": "Writes in a language the bot does not speak",
+}
 DEFAULT_TRIGGER_LEVELS: dict[str, Priority] = {
     "explicit_request": Priority.NORMAL,
     "sentiment": Priority.HIGH,
     "intent_confidence": Priority.NORMAL,
     "pattern_similarity": Priority.NORMAL,
+    "stuck": Priority.HIGH,
+    "language": Priority.NORMAL,
 }
 
 
@@ -109,14 +120,22 @@ def assign_priority(
     texts: Sequence[str],
     customer: Mapping[str, object],
     rules: PriorityRules,
+    case: tuple[str, Priority] | None = None,
 ) -> tuple[Priority, list[str]]:
     """The level for a handed-over chat and, in order, the reasons for it.
 
     `max_negative`: the highest P(negative) over the customer's messages; `texts`: those messages;
-    `customer`: the customer frame as a dict (its `attributes` hold the VIP flag; a bare attributes dict works too).
+    `customer`: the customer frame as a dict (its `attributes` hold the VIP flag; a bare attributes dict works too);
+    `case`: the deployment case type recognised (its words, "an injury", and the level the deployment gives it).
     """
     level = rules.trigger_levels.get(trigger, rules.default_level) if trigger else rules.default_level
-    reasons = [f"Handed over by the {trigger} detector: starts at {level}" if trigger else f"Starts at {level}"]
+    reasons = [f"{TRIGGER_WORDS.get(trigger, 'Handed over')}: starts at {level}" if trigger else f"Starts at {level}"]
+
+    if case is not None:
+        label, case_level = case
+        if case_level.rank > level.rank:
+            level = case_level
+        reasons.append(f"A case about {label}: {case_level}")
 
     wording = urgent_wording(texts, rules.urgent_keywords)
     if wording:

@@ -15,19 +15,21 @@ import re
 import weakref
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Awaitable, Callable, Sequence
+from typing import Any, Awaitable, Callable, Mapping, Sequence
 
 import numpy as np
 from sqlalchemy import select
 
+from detectors.language import language_name
+from detectors.languages import load_languages
 from detectors.pattern_similarity import EscalationBank, conversation_vector
 from detectors.types import Decision, Turn
 from handoff.agents import Agent, AgentDirectory
 from handoff.config import HandoffSettings
 from handoff.entities import Entity, EntityExtractor
 from handoff.ownership import Owner
-from handoff.package import build_package, latest_topic_intent
-from handoff.priority import PriorityRules, assign_priority
+from handoff.package import build_package, case_of, language_of, latest_topic_intent
+from handoff.priority import Priority, PriorityRules, assign_priority
 from handoff.records import BankEntryRow, utcnow
 from handoff.relay import EventRelay, conversation_topic
 from handoff.routing import best_agent, estimated_wait_s, queue_order, raise_priority, within_business_hours
@@ -47,6 +49,14 @@ OFFLINE_NOTICE = (
     "and we'll write back as soon as we're in. I'm still here if I can help in the meantime."
 )
 CONTACT_THANKS = "Thanks! We'll reply to {email} as soon as someone from the team is in."
+
+
+def _in_their_language(notice: str, code: str | None, offline: bool) -> str:
+    """The handing-over notice in the customer's language first, when they write in one the bot does not speak."""
+    data = load_languages().get(code or "")
+    if data is None or offline or not data.handing_over:
+        return notice
+    return f"{data.handing_over}\n\n{notice}"
 
 
 def entity_list(mentions: Sequence[Entity]) -> list[dict[str, Any]]:
@@ -100,6 +110,7 @@ class HandoffService:
         bank: EscalationBank,
         embed: Embed,
         intent_topics: dict[str, str],
+        case_priorities: Mapping[str, str] | None = None,
     ) -> None:
         self.store = store
         self.relay = relay
@@ -111,6 +122,7 @@ class HandoffService:
         self.bank = bank
         self.embed = embed
         self.intent_topics = intent_topics
+        self.case_priorities = dict(case_priorities or {})  # case type name -> the level the deployment gives it
         self.wake = asyncio.Event()  # nudges the dispatcher when something changed
         self._return_listeners: list[Callable[[str], None]] = []
         self._told_wait: dict[str, tuple[int, int]] = {}
@@ -128,7 +140,7 @@ class HandoffService:
             # The state first, then the notice that explains it, in both cases.
             await self.publish_state(conversation_id, **({"offline": True} if offline else {}))
             notice = OFFLINE_NOTICE.format(hours=self._hours_text()) if offline else QUEUED_NOTICE
-            await self._system_message(conversation_id, notice)
+            await self._system_message(conversation_id, _in_their_language(notice, language_of(decision), offline))
             await self.relay.publish(AGENTS_TOPIC, {"type": "ticket_opened", "ticket": ticket.summary()})
             self.wake.set()
         return Escalation(ticket, created, offline)
@@ -376,11 +388,18 @@ class HandoffService:
         vectors = np.stack(embeddings) if len(embeddings) == len(customer_texts) and embeddings else None
         entities = entity_list(self.extractor.extract(customer_texts))
         negatives = [float(m.analysis["negative"]) for m in messages if m.sender == "customer" and m.analysis and "negative" in m.analysis]
-        priority, reasons = assign_priority(decision.trigger, max(negatives, default=0.0), customer_texts, info.customer, self.priority_rules)
+        case = case_of(decision)
+        case_level = (case["label"], Priority(self.case_priorities.get(case["name"], "normal"))) if case else None
+        priority, reasons = assign_priority(
+            decision.trigger, max(negatives, default=0.0), customer_texts, info.customer, self.priority_rules, case_level
+        )
         level = str(getattr(priority, "value", priority))
         team = self._team_for(latest_topic_intent(messages))
+        code = language_of(decision)
+        language = {"code": code, "name": language_name(code)} if code else None
         package = build_package(
-            info, messages, decision, summarize(customer_texts, vectors), entities, level, reasons, team
+            info, messages, decision, summarize(customer_texts, vectors), entities, level, reasons, team,
+            language=language, required_skills=[f"lang:{code}"] if code else [],
         )
         return NewTicket(
             conversation_id=conversation_id,

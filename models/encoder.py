@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any, Protocol, Sequence
 
 import numpy as np
 
+from models.sentences import Span, pool_spans
+
 if TYPE_CHECKING:
     from models.sentiment_branch import SentimentBranch
 
@@ -25,9 +27,14 @@ class Encoder(Protocol):
 
 
 class BranchEncoder(Encoder, Protocol):
-    """An encoder that also runs a branch (see models.sentiment_branch) on its own pass's inner hidden state."""
+    """An encoder that also runs a branch (see models.sentiment_branch) on its own pass's inner hidden state, and
+    pools sentences of each text from that pass (see models.sentences)."""
 
     def encode_with_branch(self, texts: Sequence[str], branch: Any) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def encode_with_sentences(
+        self, texts: Sequence[str], branch: Any, spans: Sequence[Sequence[Span]] | None
+    ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]: ...
 
 
 def packaged_model_path() -> Path:
@@ -86,8 +93,20 @@ class SentenceEncoder:
 
     def tokenize(self, texts: Sequence[str]) -> tuple[Any, Any]:
         """Token ids and attention mask, (n, tokens) int64 tensors, truncated exactly as `encode` truncates."""
-        inputs = self._model.preprocess(list(texts))
-        return inputs["input_ids"], inputs["attention_mask"]
+        ids, mask, _ = self.tokenize_with_offsets(texts)
+        return ids, mask
+
+    def tokenize_with_offsets(self, texts: Sequence[str]) -> tuple[Any, Any, np.ndarray]:
+        """`tokenize`, plus each token's [start, end) characters in its text, (n, tokens, 2); (0, 0) for special tokens."""
+        inputs = self.tokenizer(
+            list(texts),
+            padding=True,
+            truncation="longest_first",
+            max_length=self._model.max_seq_length,
+            return_tensors="pt",
+            return_offsets_mapping=True,
+        )
+        return inputs["input_ids"], inputs["attention_mask"], inputs["offset_mapping"].numpy()
 
     @cached_property
     def weights_digest(self) -> str:
@@ -102,25 +121,44 @@ class SentenceEncoder:
         The branch runs on the hidden state this pass computed at `branch.from_layer`, so it costs only its
         own layers. The embeddings are what `encode` gives: the normalised masked mean of the last layer.
         """
+        embeddings, probabilities, _ = self.encode_with_sentences(texts, branch, None, batch_size)
+        return embeddings, probabilities
+
+    def encode_with_sentences(
+        self,
+        texts: Sequence[str],
+        branch: SentimentBranch,
+        spans: Sequence[Sequence[Span]] | None,
+        batch_size: int = 64,
+    ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+        """`encode_with_branch`, plus each text's `spans` pooled from the same pass (models.sentences.pool_spans):
+        one (len(spans[i]), dim) array per text, empty when `spans` is None."""
         import torch
 
         from models.sentiment_branch import ForkedPass
 
+        empty = np.zeros((0, self.dim), np.float32)
         if not texts:
-            return np.zeros((0, self.dim), np.float32), np.zeros((0, len(branch.classes)), np.float32)
+            return empty, np.zeros((0, len(branch.classes)), np.float32), []
         texts = list(texts)
         # Batches of similar length waste less work on padding, as sentence-transformers does.
         order = np.argsort([-len(t) for t in texts], kind="stable")
         embeddings = np.empty((len(texts), self.dim), dtype=np.float32)
         probabilities = np.empty((len(texts), len(branch.classes)), dtype=np.float32)
+        sentences = [empty] * len(texts)
         forked = ForkedPass(self.transformer, branch)
         with torch.inference_mode():
             for start in range(0, len(texts), batch_size):
                 rows = order[start : start + batch_size]
-                batch_embeddings, batch_probabilities = forked(*self.tokenize([texts[i] for i in rows]))
+                ids, mask, offsets = self.tokenize_with_offsets([texts[i] for i in rows])
+                batch_embeddings, batch_probabilities, states = forked(ids, mask)
                 embeddings[rows] = batch_embeddings.numpy()
                 probabilities[rows] = batch_probabilities.numpy()
-        return embeddings, probabilities
+                if spans is not None:
+                    for k, i in enumerate(rows):
+                        if spans[i]:
+                            sentences[i] = pool_spans(states[k].numpy(), offsets[k], spans[i])
+        return embeddings, probabilities, sentences
 
 
 def digest_of(module: Any) -> str:

@@ -27,11 +27,12 @@ import onnxruntime
 from onnxruntime.capi.onnxruntime_pybind11_state import Fail, InvalidGraph, InvalidProtobuf
 
 from models.encoder import SentenceEncoder, digest_of
+from models.sentences import Span, pool_spans
 from models.sentiment_branch import ForkedPass, SentimentBranch
 
 ONNX_MAX_BATCH = 8  # larger batches run on torch (see above)
 OPSET = 18
-EXPORT_FORMAT = 1  # bump when what is exported changes outside models/sentiment_branch.py (inputs, outputs)
+EXPORT_FORMAT = 2  # bump when what is exported changes outside models/sentiment_branch.py (inputs, outputs)
 _INPUTS = ("input_ids", "attention_mask")
 
 
@@ -60,17 +61,35 @@ class OnnxPass:
         self, texts: Sequence[str], branch: SentimentBranch, onnx_max_batch: int = ONNX_MAX_BATCH
     ) -> tuple[np.ndarray, np.ndarray]:
         """(n, dim) embeddings and (n, classes) branch probabilities, as the torch pass gives them."""
+        embeddings, probabilities, _ = self.encode_with_sentences(texts, branch, None, onnx_max_batch)
+        return embeddings, probabilities
+
+    def encode_with_sentences(
+        self,
+        texts: Sequence[str],
+        branch: SentimentBranch,
+        spans: Sequence[Sequence[Span]] | None,
+        onnx_max_batch: int = ONNX_MAX_BATCH,
+    ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+        """`encode_with_branch` plus each text's sentence spans pooled from the same pass, as the torch pass gives them."""
         if branch is not self.branch:
             raise ValueError("this ONNX pass was exported with another branch; build one for this branch")
         if not texts:
-            return np.zeros((0, self.dim), np.float32), np.zeros((0, len(branch.classes)), np.float32)
+            return np.zeros((0, self.dim), np.float32), np.zeros((0, len(branch.classes)), np.float32), []
         if len(texts) > onnx_max_batch:
             self.batches["torch"] += 1
-            return self._encoder.encode_with_branch(texts, branch)
+            return self._encoder.encode_with_sentences(texts, branch, spans)
         self.batches["onnx"] += 1
-        ids, mask = self._encoder.tokenize(list(texts))
-        embeddings, probabilities = self._session.run(None, {"input_ids": ids.numpy(), "attention_mask": mask.numpy()})
-        return embeddings, probabilities
+        ids, mask, offsets = self._encoder.tokenize_with_offsets(list(texts))
+        embeddings, probabilities, states = self._session.run(
+            None, {"input_ids": ids.numpy(), "attention_mask": mask.numpy()}
+        )
+        empty = np.zeros((0, self.dim), np.float32)
+        sentences = [
+            pool_spans(states[i], offsets[i], spans[i]) if spans is not None and spans[i] else empty
+            for i in range(len(texts))
+        ]
+        return embeddings, probabilities, sentences
 
 
 def export_path(encoder: SentenceEncoder, branch: SentimentBranch, cache_dir: Path) -> Path:
@@ -121,7 +140,7 @@ def export(encoder: SentenceEncoder, branch: SentimentBranch, path: Path) -> Non
                 example,
                 str(partial),
                 input_names=list(_INPUTS),
-                output_names=["sentence_embedding", "branch_probabilities"],
+                output_names=["sentence_embedding", "branch_probabilities", "token_states"],
                 dynamic_shapes=(dynamic, dynamic),
                 opset_version=OPSET,
                 dynamo=True,

@@ -101,9 +101,11 @@ class SentimentBranch(torch.nn.Module):
 
 
 class ForkedPass(torch.nn.Module):
-    """The encoder with a branch inside it, as one module: token ids and mask -> (embeddings, branch output).
+    """The encoder with a branch inside it, as one module: token ids and mask -> (embeddings, branch output,
+    the last layer's token states).
 
-    The embeddings are the normalised masked mean of the last layer, as sentence-transformers pools them.
+    The embeddings are the normalised masked mean of the last layer, as sentence-transformers pools them; the
+    token states let a sentence of a message be pooled on its own from the same pass (models.sentences).
     `SentenceEncoder.encode_with_branch` runs this module in torch and `models.onnx_pass` exports it, so the
     two backends compute the same graph.
     """
@@ -113,11 +115,13 @@ class ForkedPass(torch.nn.Module):
         self.transformer = transformer
         self.branch = branch
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         output = self.transformer(
             input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True, return_dict=True
         )
         weights = attention_mask.to(torch.float32).unsqueeze(-1)  # padding tokens weigh 0 in the mean
         pooled = (output.last_hidden_state * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
         branch_output = self.branch.probabilities(output.hidden_states[self.branch.from_layer], attention_mask)
-        return torch.nn.functional.normalize(pooled, dim=1), branch_output
+        return torch.nn.functional.normalize(pooled, dim=1), branch_output, output.last_hidden_state

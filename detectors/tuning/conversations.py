@@ -1,8 +1,11 @@
 """Labelled conversations for tuning: one JSON object per line, read strictly and written back the same way.
 
-    {"id": "explicit-001",
+    {"id": "explicit-001", "category": "explicit-direct", "note": "asks after a routine question",
      "turns": [{"role": "customer", "text": "where is my order"}, {"role": "customer", "text": "get me a human"}],
      "expected": {"escalate": true, "turn": 2, "trigger": "explicit_request"}}
+
+`category` (what kind of conversation it is, for per-category results) and `note` (why it is labelled so) are
+optional.
 
 `expected.turn` counts customer turns only, from 1. Bot turns are optional: when a conversation has none,
 the replay produces them. Blank lines are ignored. Any other bad line stops the read with an error naming
@@ -77,10 +80,14 @@ class LabelledConversation:
     id: str
     turns: tuple[ScriptTurn, ...]
     expected: Expected
+    category: str | None = None  # the kind of conversation, e.g. "explicit-indirect"; results are broken down by it
+    note: str | None = None  # the author's one line on why it is labelled so
 
     def __post_init__(self) -> None:
         if not self.id.strip():
             raise ValueError("empty id")
+        if self.category is not None and not self.category.strip():
+            raise ValueError("empty category")
         count = len(self.customer_texts)
         if count == 0:
             raise ValueError("no customer turn")
@@ -99,8 +106,10 @@ class LabelledConversation:
         return any(turn.role == "bot" for turn in self.turns)
 
     def to_json(self) -> dict[str, Any]:
+        optional = {key: value for key, value in (("category", self.category), ("note", self.note)) if value is not None}
         return {
             "id": self.id,
+            **optional,
             "turns": [{"role": turn.role, "text": turn.text} for turn in self.turns],
             "expected": self.expected.to_json(),
         }
@@ -158,14 +167,17 @@ def write_conversations(path: str | Path, items: Iterable[LabelledConversation])
 
 
 def _conversation(data: object) -> LabelledConversation:
-    fields = _object(data, "conversation", required=("id", "turns", "expected"), optional=())
+    fields = _object(data, "conversation", required=("id", "turns", "expected"), optional=("category", "note"))
     turns = fields["turns"]
     if not isinstance(turns, list):
         raise ValueError(f"'turns' must be an array, got {_kind(turns)}")
+    category, note = fields.get("category"), fields.get("note")
     return LabelledConversation(
         id=_string(fields["id"], "'id'"),
         turns=tuple(_turn(turn, f"turn {number}") for number, turn in enumerate(turns, start=1)),
         expected=_expected(fields["expected"]),
+        category=None if category is None else _string(category, "'category'"),
+        note=None if note is None else _string(note, "'note'"),
     )
 
 

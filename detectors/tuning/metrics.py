@@ -23,7 +23,7 @@ Rates and their denominators. A rate whose denominator is zero is None (null in 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable, Literal, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal, Mapping, Sequence
 
 from detectors.tuning.conversations import TRIGGERS, Expected
 
@@ -45,6 +45,7 @@ class Outcome:
     trigger: str | None = None  # the primary detector of that first escalation
     fired: Mapping[str, Sequence[int]] = field(default_factory=dict)  # detector -> customer turns it fired on
     scores: Sequence[Mapping[str, float]] = ()  # one {detector: score} per replayed customer turn
+    category: str | None = None  # the labelled conversation's kind, for per-category results
 
     def __post_init__(self) -> None:
         if self.escalated and (self.turn is None or self.turn < 1):
@@ -68,6 +69,7 @@ class ConversationResult:
         outcome = self.outcome
         return {
             "id": outcome.id,
+            "category": outcome.category,
             "verdict": self.verdict,
             "problems": list(self.problems),
             "expected": outcome.expected.to_json(),
@@ -98,6 +100,56 @@ class DetectorCounts:
             "negatives": self.negatives,
             "triggers": self.triggers,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryCounts:
+    """What the replay did with one kind of conversation: of those that should escalate, how many were caught
+    (on time, early or late) or missed; of those that should not, how many were escalated anyway."""
+
+    conversations: int
+    positives: int
+    caught: int
+    on_time: int
+    early: int
+    late: int
+    missed: int
+    false: int
+
+    @property
+    def negatives(self) -> int:
+        return self.conversations - self.positives
+
+    @property
+    def caught_rate(self) -> float | None:
+        return ratio(self.caught, self.positives)
+
+    @property
+    def false_rate(self) -> float | None:
+        return ratio(self.false, self.negatives)
+
+    def meets(self, caught: float, false: float) -> bool:
+        """Whether this category holds both floors that apply to it (caught among positives, false among negatives)."""
+        return (self.caught_rate is None or self.caught_rate >= caught) and (
+            self.false_rate is None or self.false_rate <= false
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "conversations": self.conversations,
+            "positives": self.positives,
+            "caught": self.caught,
+            "on_time": self.on_time,
+            "early": self.early,
+            "late": self.late,
+            "missed": self.missed,
+            "false": self.false,
+            "caught_rate": self.caught_rate,
+            "false_rate": self.false_rate,
+        }
+
+
+UNCATEGORISED = "(none)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +224,13 @@ class Report:
     def false_escalations(self) -> tuple[str, ...]:
         return tuple(result.outcome.id for result in self.results if result.verdict == "fp")
 
+    def by_category(self) -> dict[str, CategoryCounts]:
+        """Per-category counts, categories in order of first appearance; unlabelled ones under UNCATEGORISED."""
+        groups: dict[str, list[ConversationResult]] = {}
+        for result in self.results:
+            groups.setdefault(result.outcome.category or UNCATEGORISED, []).append(result)
+        return {name: _category_counts(results) for name, results in groups.items()}
+
     @property
     def wrong(self) -> tuple[ConversationResult, ...]:
         """The conversations the replay got wrong in any way, in input order."""
@@ -203,13 +262,32 @@ class Report:
                 "trigger_correct": self.trigger_correct,
             },
             "detectors": {name: counts.to_json() for name, counts in self.detectors.items()},
+            "categories": {name: counts.to_json() for name, counts in self.by_category().items()},
             "false_escalations": list(self.false_escalations),
             "wrong": [result.outcome.id for result in self.wrong],
             "conversations": [result.to_json() for result in self.results],
         }
 
 
-def outcome_from_decisions(conversation_id: str, expected: Expected, decisions: Sequence[Decision]) -> Outcome:
+def _category_counts(results: Sequence[ConversationResult]) -> CategoryCounts:
+    def count(test: Callable[[ConversationResult], bool]) -> int:
+        return sum(1 for result in results if test(result))
+
+    return CategoryCounts(
+        conversations=len(results),
+        positives=count(lambda r: r.outcome.expected.escalate),
+        caught=count(lambda r: r.verdict == "tp"),
+        on_time=count(lambda r: r.timing == "on_time"),
+        early=count(lambda r: r.timing == "early"),
+        late=count(lambda r: r.timing == "late"),
+        missed=count(lambda r: r.verdict == "fn"),
+        false=count(lambda r: r.verdict == "fp"),
+    )
+
+
+def outcome_from_decisions(
+    conversation_id: str, expected: Expected, decisions: Sequence[Decision], category: str | None = None
+) -> Outcome:
     """The Outcome of a replay that judged customer turns in order: decisions[0] is customer turn 1.
 
     The first escalating decision gives the turn and the trigger; `fired` and `scores` cover every decision
@@ -230,6 +308,7 @@ def outcome_from_decisions(conversation_id: str, expected: Expected, decisions: 
         trigger=None if first is None else decisions[first - 1].trigger,
         fired=fired,
         scores=[decision.scores for decision in decisions],
+        category=category,
     )
 
 
@@ -312,11 +391,31 @@ def format_report(report: Report) -> str:
             f"{name:<20}{counts.conversations:>14}{counts.turns:>7}{counts.negatives:>11}{counts.triggers:>10}"
         )
 
+    lines += ["", *format_categories(report)]
+
     wrong = report.wrong
     lines += ["", f"Wrong conversations: {len(wrong)}" + (" (* = fired)" if wrong else "")]
     for result in wrong:
         lines += ["", *_describe(result)]
     return "\n".join(lines)
+
+
+def format_categories(report: Report) -> list[str]:
+    """The per-category table: of the conversations that should escalate, caught (on time, early, late) and
+    missed; of those that should not, how many were escalated anyway."""
+    categories = report.by_category()
+    if list(categories) == [UNCATEGORISED]:
+        return []
+    width = max([12, *(len(name) for name in categories)]) + 2
+    lines = [f"{'category':<{width}}{'n':>5}{'caught':>9}{'on time':>9}{'early':>7}{'late':>6}{'missed':>8}{'false':>8}"]
+    for name, c in sorted(categories.items(), key=lambda item: (item[1].positives == 0, item[0])):
+        if c.positives:
+            caught = f"{c.caught}/{c.positives}"
+            rest = f"{c.on_time:>9}{c.early:>7}{c.late:>6}{c.missed:>8}{'':>8}"
+        else:
+            caught, rest = "", f"{'':>9}{'':>7}{'':>6}{'':>8}{f'{c.false}/{c.negatives}':>8}"
+        lines.append(f"{name:<{width}}{c.conversations:>5}{caught:>9}{rest}")
+    return lines
 
 
 def _rate(value: float | None) -> str:

@@ -1,4 +1,4 @@
-"""Schema checks for the demo knowledge base, its held-out paraphrases and the escalation seed bank (no model)."""
+"""Schema checks for the store's knowledge base, its held-out paraphrases, case types and past escalations (no model)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-KB_PATH = ROOT / "bot" / "data" / "demo_store.yaml"
+KB_PATH = ROOT / "bot" / "data" / "store" / "knowledge_base.yaml"
 PARAPHRASES_PATH = ROOT / "tests" / "bot" / "data" / "kb_paraphrases.yaml"
-BANK_PATH = ROOT / "detectors" / "data" / "escalation_bank.jsonl"
+BANK_PATH = ROOT / "bot" / "data" / "store" / "past_escalations.jsonl"
+CASES_PATH = ROOT / "bot" / "data" / "store" / "case_types.yaml"
 
 TOPICS = {"orders", "shipping", "returns", "billing", "account", "products", "general", "small_talk"}
 
@@ -45,8 +46,22 @@ def seeds() -> list[dict[str, Any]]:
 
 
 def test_kb_has_exactly_the_documented_top_level_keys(kb: dict[str, Any]) -> None:
-    assert set(kb) == {"name", "products", "intents"}
+    assert set(kb) == {"name", "greeting", "languages", "teams", "case_types", "past_escalations", "products", "intents"}
     assert kb["name"] == "Northwind Outfitters"
+
+
+def test_every_topic_has_a_team(kb: dict[str, Any]) -> None:
+    routed = {topic for topics in kb["teams"].values() for topic in topics}
+    assert {intent["topic"] for intent in kb["intents"]} <= routed
+
+
+def test_case_types_cover_the_high_stakes_kinds_with_many_examples_each() -> None:
+    data = yaml.safe_load(CASES_PATH.read_text(encoding="utf-8"))
+    kinds = {case["name"]: case for case in data["case_types"]}
+    assert {"legal", "injury", "safety", "privacy", "fraud", "harassment", "bereavement", "vulnerable"} <= set(kinds)
+    assert all(kinds[k]["priority"] == "urgent" for k in ("legal", "injury", "safety", "bereavement", "vulnerable"))
+    assert all(len(case["examples"]) >= 40 for case in kinds.values())
+    assert len(data["not_cases"]) >= 100
 
 
 def test_products_are_20_to_40_unique_names(kb: dict[str, Any]) -> None:

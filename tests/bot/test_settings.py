@@ -2,6 +2,7 @@ from pathlib import Path
 
 import pytest
 
+from bot import settings as bot_settings
 from bot.settings import ConfigError, load_settings
 
 
@@ -16,7 +17,7 @@ def test_defaults_without_a_file(tmp_path, monkeypatch):
     settings = load_settings()
     assert settings.server.port == 8000
     assert settings.database.url.startswith("sqlite:///")
-    assert settings.bot.knowledge_base.name == "demo_store.yaml"
+    assert settings.bot.knowledge_base == Path(bot_settings.__file__).parent / "data" / "store" / "knowledge_base.yaml"
     assert 0 < settings.detectors.explicit_request.threshold < 1
 
 
@@ -62,3 +63,12 @@ def test_unparseable_file_is_a_clear_error(tmp_path):
 def test_missing_explicit_file_is_an_error(tmp_path):
     with pytest.raises(ConfigError, match="not found"):
         load_settings(tmp_path / "nope.toml")
+
+
+def test_a_knowledge_base_named_in_a_config_file_is_found_beside_it(tmp_path, monkeypatch):
+    deployment = tmp_path / "deployment"
+    deployment.mkdir()
+    (deployment / "escalator.toml").write_text('[bot]\nknowledge_base = "kb.yaml"\n', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings(deployment / "escalator.toml")
+    assert settings.bot.knowledge_base == deployment / "kb.yaml"

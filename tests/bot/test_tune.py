@@ -160,7 +160,8 @@ def test_the_search_space_stays_inside_the_schema_and_starts_on_its_own_grid() -
     assert knobs["intent_confidence.consecutive"].values[0] >= 1
     for knob in knobs.values():
         if not knob.is_switch:
-            assert all(0 <= value <= 1 or knob.field == "consecutive" for value in knob.values), knob.key
+            counts = knob.field in ("consecutive", "min_turns", "signs")
+            assert all(0 <= value <= 1 or counts for value in knob.values), knob.key
     assert {"sentiment.enabled", "pattern_similarity.enabled"} <= set(knobs)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from detectors.intent_confidence import IntentConfidenceDetector, judge_turn, uncertain_streak
+from detectors.intent_confidence import IntentConfidenceDetector, asks_something, judge_turn, uncertain_streak
 from detectors.thresholds import IntentConfidenceThresholds
 from detectors.types import Conversation, Turn
 from models.analysis import TurnAnalysis
@@ -80,14 +80,14 @@ def test_a_certain_turn_resets_the_count() -> None:
 
 
 def test_consecutive_one_fires_on_a_single_low_confidence_turn() -> None:
-    vague = customer("hmm", (("refund", 0.25), ("delivery", 0.2)), 0.1)
+    vague = customer("hmm, what about that?", (("refund", 0.25), ("delivery", 0.2)), 0.1)
     signal = detect(KNOWN, vague, thresholds=T.model_copy(update={"consecutive": 1}))
     assert signal.fired
     assert signal.reason.startswith("No confident intent match once in a row (top intent 0.25)")
 
 
 def test_torn_turns_fire_with_the_margin_in_the_reason() -> None:
-    torn = customer("refund the delivery", (("refund", 0.46), ("delivery", 0.44)), 0.2)
+    torn = customer("can you refund the delivery?", (("refund", 0.46), ("delivery", 0.44)), 0.2)
     signal = detect(torn, torn)
     assert signal.fired and "Torn between two intents" in signal.reason and "margin 0.02" in signal.reason
 
@@ -97,3 +97,26 @@ def test_turns_without_analysis_are_ignored_and_none_means_no_signal() -> None:
     signal = detect(bare)
     assert not signal.fired and signal.score == 0.0
     assert detect(FLIGHT, bare, WEATHER).fired
+
+
+@pytest.mark.parametrize(
+    ("text", "asks"),
+    [
+        ("where is my order", True),
+        ("ok so how do I return it", True),
+        ("My parcel never came. Can you check?", True),
+        ("I need the invoice for NW-1234", True),
+        ("ok I'll check the forest service site. thanks anyway", False),
+        ("Great, replacement it is.", False),
+        ("perfect, thanks so much!", False),
+    ],
+)
+def test_only_messages_that_ask_something_owe_an_answer(text: str, asks: bool) -> None:
+    assert asks_something(text) is asks
+
+
+def test_a_message_that_asks_nothing_neither_counts_nor_breaks_the_streak() -> None:
+    lost = customer("what is the capital of peru?", (("refund", 0.5), ("delivery", 0.1)), 0.9)
+    thanks = customer("ok thanks anyway", (("refund", 0.2), ("delivery", 0.1)), 0.9)
+    assert not detect(lost, thanks).fired  # the acknowledgement is not a second miss
+    assert detect(lost, thanks, lost).fired  # nor does it reset the count

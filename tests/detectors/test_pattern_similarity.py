@@ -21,6 +21,8 @@ from detectors.pattern_similarity import (
 )
 from detectors.thresholds import PatternSimilarityThresholds
 from detectors.types import Conversation, Turn
+
+STORE_PAST_ESCALATIONS = Path(__file__).resolve().parents[2] / "bot" / "data" / "store" / "past_escalations.jsonl"
 from models.analysis import TurnAnalysis
 
 DIM = 4
@@ -200,7 +202,7 @@ def test_fires_on_a_conversation_like_a_past_escalation() -> None:
     assert signal.detector == "pattern_similarity"
     assert signal.fired
     assert signal.score == pytest.approx(0.9988, abs=1e-3)
-    assert signal.reason == "Resembles past escalation seed-001 (1.00): repeated failed deliveries"
+    assert signal.reason == "Resembles a past escalation (1.00): repeated failed deliveries"
     assert signal.evidence == {
         "window": 2,
         "match_id": "seed-001",
@@ -219,7 +221,7 @@ def test_only_the_recent_window_counts() -> None:
 
     assert not narrow.fired and narrow.score == pytest.approx(0.0, abs=1e-6)
     assert narrow.evidence["window"] == 3
-    assert narrow.reason.startswith("Closest to past escalation")
+    assert narrow.reason.startswith("Closest to a past escalation")
     assert wide.evidence["window"] == 4
     assert wide.score == pytest.approx(float(unit(1, 0, 0, 3) @ DELIVERY), abs=1e-4)
 
@@ -264,11 +266,10 @@ def test_an_added_escalation_is_seen_by_the_next_detect() -> None:
 
 @pytest.mark.slow
 def test_real_encoder_recognises_a_seed_story_and_ignores_a_happy_path() -> None:
-    from detectors.pattern_similarity import SEED_BANK_PATH
     from models.encoder import SentenceEncoder
 
     encoder = SentenceEncoder(threads=1)
-    bank = EscalationBank.from_seed_file(SEED_BANK_PATH, encoder)
+    bank = EscalationBank.from_seed_file(STORE_PAST_ESCALATIONS, encoder)
     detector = PatternSimilarityDetector(bank)
     thresholds = PatternSimilarityThresholds()  # the measured defaults
 
@@ -291,7 +292,7 @@ def test_real_encoder_recognises_a_seed_story_and_ignores_a_happy_path() -> None
     matched = detector.detect(double_charge, thresholds)
     assert matched.fired, matched.reason
     assert matched.evidence["match_id"] == "seed-011"
-    assert matched.reason.startswith("Resembles past escalation seed-011 (")
+    assert matched.reason.startswith("Resembles a past escalation (")
     calm = detector.detect(order_status, thresholds)
     assert not calm.fired, calm.reason
     assert calm.score < thresholds.threshold - 0.05

@@ -12,7 +12,9 @@ REASONS = {
     "explicit_request": "Asked for a person: 'get me a human'",
     "sentiment": "Very negative message (0.95)",
     "intent_confidence": "The bot was unsure twice in a row",
-    "pattern_similarity": "Resembles past escalation seed-014 (0.86): repeated failed deliveries",
+    "pattern_similarity": "Looks like a case about an injury: 'my son burned his hand on the stove'",
+    "stuck": "The bot is not helping: the customer says the suggested fix did not work (2 times so far)",
+    "language": "Writes in Spanish (2 messages in a row)",
 }
 
 
@@ -55,17 +57,17 @@ def test_precedence_picks_the_primary_and_orders_the_reasons() -> None:
     assert decision.trigger == "explicit_request"
     assert decision.reasons == (
         REASONS["explicit_request"],
-        REASONS["sentiment"],
         REASONS["pattern_similarity"],
+        REASONS["sentiment"],
     )
     # The signals themselves keep the order the detectors ran in.
     assert [s.detector for s in decision.signals] == list(PRECEDENCE)
 
 
 def test_precedence_beats_a_larger_margin() -> None:
-    # Pattern similarity is far above its threshold, intent confidence barely: the order still decides.
-    signals = [signal("pattern_similarity", 0.99, 0.5), signal("intent_confidence", 0.51, 0.5)]
-    assert decide(signals, Thresholds()).trigger == "intent_confidence"
+    # Intent confidence is far above its threshold, sentiment barely: the order still decides.
+    signals = [signal("intent_confidence", 0.99, 0.5), signal("sentiment", 0.51, 0.5)]
+    assert decide(signals, Thresholds()).trigger == "sentiment"
 
 
 def test_ties_on_score_are_broken_by_precedence() -> None:

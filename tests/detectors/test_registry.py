@@ -48,12 +48,14 @@ class AlwaysFires:
         return Signal(self.name, 0.97, 0.5, True, "Asked for a person: 'human please'")
 
 
-def test_the_registry_holds_exactly_the_four_config_keys() -> None:
-    assert set(DETECTORS) == {"sentiment", "intent_confidence", "explicit_request", "pattern_similarity"}
+def test_the_registry_holds_exactly_the_config_keys() -> None:
+    assert set(DETECTORS) == {
+        "sentiment", "intent_confidence", "explicit_request", "pattern_similarity", "stuck", "language"
+    }
     assert set(DETECTORS) == set(Thresholds.model_fields)
 
 
-@pytest.mark.parametrize("key", ["sentiment", "intent_confidence", "explicit_request", "pattern_similarity"])
+@pytest.mark.parametrize("key", list(Thresholds.model_fields))
 def test_each_factory_builds_the_detector_named_by_its_key(key: str) -> None:
     detector = make_detector(key, EscalationBank(dim=4))
     assert detector.name == key

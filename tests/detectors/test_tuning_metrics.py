@@ -114,7 +114,9 @@ def test_trigger_accuracy_judges_only_true_positives_whose_label_names_a_trigger
 def test_per_detector_fire_counts() -> None:
     detectors = {name: counts.to_json() for name, counts in compute(TEN).detectors.items()}
 
-    assert list(detectors) == ["sentiment", "intent_confidence", "explicit_request", "pattern_similarity"]
+    assert list(detectors) == [
+        "sentiment", "intent_confidence", "explicit_request", "pattern_similarity", "stuck", "language"
+    ]
     # sentiment fired in a, d, e, h (h is a false alarm); it was the trigger of a, d and e.
     assert detectors["sentiment"] == {"conversations": 4, "turns": 4, "negatives": 1, "triggers": 3}
     # explicit_request fired on two turns of b, one of c and one of h; g's empty list is not a fire.
@@ -123,7 +125,7 @@ def test_per_detector_fire_counts() -> None:
     assert detectors["pattern_similarity"] == {"conversations": 0, "turns": 0, "negatives": 0, "triggers": 0}
 
 
-def test_a_detector_outside_the_known_four_is_counted_after_them() -> None:
+def test_a_detector_outside_the_known_ones_is_counted_after_them() -> None:
     outcome = Outcome("x", escalate(1), True, 1, "keyword", {"keyword": [1]})
     detectors = compute([outcome]).detectors
     assert list(detectors)[-1] == "keyword"

@@ -37,7 +37,7 @@ def test_the_starting_levels_come_from_the_rules():
     rules = PriorityRules(trigger_levels={"pattern_similarity": "low"}, default_level="high")
     assert assign_priority("pattern_similarity", 0.1, CALM, NOBODY, rules) == (
         Priority.LOW,
-        ["Handed over by the pattern_similarity detector: starts at low"],
+        ["Looks like a case that needs a person: starts at low"],
     )
     assert assign_priority(None, 0.1, CALM, NOBODY, rules) == (Priority.HIGH, ["Starts at high"])
 
@@ -51,7 +51,7 @@ def test_very_negative_sentiment_is_urgent():
 def test_negative_sentiment_is_at_least_high():
     assert assign_priority("explicit_request", 0.75, CALM, NOBODY, RULES) == (
         Priority.HIGH,
-        ["Handed over by the explicit_request detector: starts at normal", "Negative sentiment (0.75)"],
+        ["Asked for a person: starts at normal", "Negative sentiment (0.75)"],
     )
     assert assign_priority("explicit_request", 0.69, CALM, NOBODY, RULES)[0] == Priority.NORMAL
 
@@ -169,7 +169,7 @@ def test_all_reasons_in_order():
     )
     assert level == Priority.URGENT
     assert reasons == [
-        "Handed over by the sentiment detector: starts at high",
+        "Frustrated: starts at high",
         "Security/fraud wording: 'unauthorized charge'",
         "Legal wording: 'police'",
         "Very negative sentiment (0.95)",
@@ -186,3 +186,16 @@ def test_the_rules_are_a_strict_frozen_config_section():
         PriorityRules(trigger_levels={"sentiment": "critical"})
     with pytest.raises(ValidationError):
         RULES.urgent_negative = 0.5  # type: ignore[misc]
+
+
+def test_a_case_type_raises_the_level_to_the_one_the_deployment_gives_it() -> None:
+    level, reasons = assign_priority("pattern_similarity", 0.1, ["the stove burned my son"], {}, PriorityRules(),
+                                     case=("an injury", Priority.URGENT))
+    assert level == Priority.URGENT
+    assert "A case about an injury: urgent" in reasons
+
+
+def test_a_case_type_never_lowers_the_level() -> None:
+    level, _ = assign_priority("sentiment", 0.1, ["refund my exception"], {}, PriorityRules(),
+                               case=("an exception to policy", Priority.NORMAL))
+    assert level == Priority.HIGH
