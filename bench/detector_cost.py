@@ -15,6 +15,7 @@ from bench.messages import SAMPLE_MESSAGES
 from bot.offline import build_offline_pipeline
 from bot.settings import Settings
 from detectors.types import Conversation, Turn
+from models.sentences import sentence_spans
 
 
 def main() -> None:
@@ -28,11 +29,14 @@ def main() -> None:
         suite.run(conversation, thresholds)
     detectors_ms = (time.perf_counter() - start) / rounds * 1000
     texts = (SAMPLE_MESSAGES * 3)[:32]
+    _, probabilities, sentences = offline.encoder.encode_with_sentences(  # type: ignore[attr-defined]
+        texts, offline.analyzer.branch, [sentence_spans(t) if len(sentence_spans(t)) > 1 else () for t in texts]
+    )
     embeddings = np.stack([a.embedding for a in analyses] * 3)[:32]
-    negative = np.array([a.negative for a in analyses] * 3)[:32]
+    spans = [sentence_spans(t) if len(sentence_spans(t)) > 1 else () for t in texts]
     start = time.perf_counter()
     for _ in range(30):
-        offline.analyzer.analyze_embeddings(texts, embeddings, negative)
+        offline.analyzer.analyze_embeddings(texts, embeddings, probabilities, sentences, spans)
     heads_ms = (time.perf_counter() - start) / 30 * 1000
     print(json.dumps({"detectors_and_policy_ms_per_turn": round(detectors_ms, 3),
                       "heads_ms_per_batch_of_32": round(heads_ms, 2)}, indent=2))

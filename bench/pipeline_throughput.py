@@ -17,12 +17,10 @@ import time
 
 from bench.encoder_throughput import measure
 from bench.messages import SAMPLE_MESSAGES
-from bot.app import SEED_BANK, build_analyzer
+from bot.app import build_analyzer, detector_context, load_bank, make_responder
 from bot.knowledge_base import load_knowledge_base
 from bot.pipeline import Pipeline
-from bot.responder import Responder
-from bot.settings import DEMO_KNOWLEDGE_BASE, ModelSettings
-from detectors.pattern_similarity import EscalationBank
+from bot.settings import DEMO_KNOWLEDGE_BASE, ModelSettings, Settings
 from detectors.registry import DetectorSuite
 from detectors.thresholds import LiveThresholds, Thresholds
 from detectors.types import Turn
@@ -69,7 +67,8 @@ def main() -> None:
     knowledge_base = load_knowledge_base(DEMO_KNOWLEDGE_BASE)
     # The service's own cache, so the ONNX export (about 20 s) happens once, not at every run.
     analyzer = build_analyzer(encoder, knowledge_base, ModelSettings().cache_dir, args.backend, args.threads)
-    bank = EscalationBank.from_seed_file(SEED_BANK, encoder)
+    bank = load_bank(knowledge_base, encoder, ModelSettings().cache_dir)
+    suite = DetectorSuite.build(detector_context(knowledge_base, bank))
     raw = measure(lambda texts: encoder.encode(texts, batch_size=32), 32, 5.0)["messages_per_s"]
     live_pass, branch = analyzer.encoder, analyzer.branch
     run_pass = live_pass.encode_with_branch  # type: ignore[attr-defined]
@@ -77,7 +76,7 @@ def main() -> None:
     results = []
     for conversations in (1, 10, 100):
         worker = AnalysisWorker(analyzer.analyze, args.max_batch, args.max_wait_ms)
-        pipeline = Pipeline(worker.analyze, DetectorSuite.build(bank), Responder(knowledge_base, 0.35), LiveThresholds(Thresholds()))
+        pipeline = Pipeline(worker.analyze, suite, make_responder(knowledge_base, Settings()), LiveThresholds(Thresholds()))
         messages = args.messages if conversations > 1 else max(50, args.messages // 4)
         by_backend = dict(getattr(live_pass, "batches", {}))  # the ONNX pass counts where its batches ran
         result = asyncio.run(run(pipeline, conversations, messages))

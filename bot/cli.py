@@ -101,6 +101,8 @@ def _parser() -> argparse.ArgumentParser:
     tune.add_argument("--holdout", default="0.3",
                       help="conversations kept out of the search and reported apart: a share of the file (default 0.3, "
                       "drawn within each category), 0 for none, or another labelled conversations file")
+    tune.add_argument("--freeze", default="", help="sections or fields to leave as they are, comma-separated "
+                      "(e.g. 'explicit_request,sentiment.trend')")
     tune.add_argument("--no-progress", action="store_true", help="no progress bar")
     tune.set_defaults(run=_tune)
 
@@ -271,7 +273,8 @@ def _tune(args: argparse.Namespace) -> int:
     try:
         holdout: Path | float = float(args.holdout) if _is_number(args.holdout) else Path(args.holdout)
         result = run_tune(args.conversations, load_settings(args.config), args.objective, args.out, args.tolerance,
-                          progress=not args.no_progress, floors=args.floors, holdout=holdout)
+                          progress=not args.no_progress, floors=args.floors, holdout=holdout,
+                          freeze=[part.strip() for part in args.freeze.split(",") if part.strip()])
     except (ValueError, OSError) as error:  # a bad objective, floors, share or conversations file
         print(f"escalator tune: {error}", file=sys.stderr)
         return 2

@@ -17,7 +17,8 @@ TARGETS = {
     ("explicit_request", "recall"): 0.98,
     ("sentiment", "tweeteval_macro_recall"): 0.65,
     ("sentiment", "sst2_accuracy"): 0.85,
-    ("sentiment", "airline_negative_auroc"): 0.90,
+    # A regression guard only: airline labels call every complaint negative, while escalation needs frustration.
+    ("sentiment", "airline_negative_auroc"): 0.88,
 }
 MAX_FALSE_ALARMS_PER_1000 = 1.0
 

@@ -10,7 +10,7 @@ import numpy as np
 from models.encoder import Encoder
 from models.example_classes import ExampleClasses
 from models.frustration import FrustrationBaseline, FrustrationHead
-from models.language import UNDETERMINED, LanguageIdentifier
+from models.language import UNDETERMINED, LanguageGuess, LanguageIdentifier
 from models.sentences import Span, sentence_spans
 from models.stuck_signs import StuckSigns
 
@@ -183,18 +183,31 @@ class Analyzer:
         human = self._human_request(embeddings)
         ranked = self._intents.rank(embeddings, k=self._top_k)
         oos = self._intents.out_of_scope(embeddings)
-        languages = heads.languages.identify_many(texts) if heads.languages else None
-        analyses = []
+        languages = self._languages(texts, oos)
+        # Row 0 of each message's segments is the whole message, then each sentence: the heads that look for one
+        # thing take the strongest. Sentences of a word or two ("Ah.", "Thanks!") say too little to resemble a case
+        # or a sign. Every segment of the batch goes through each head in one call.
+        dim = embeddings.shape[1]
+        pieces, vectors, segments = [], [], []
         for i, text in enumerate(texts):
             own_spans = spans[i] if spans is not None else ()
-            own_sentences = sentences[i] if sentences is not None and own_spans else np.zeros((0, embeddings.shape[1]))
-            # Row 0 is the whole message, then each sentence: the heads that look for one thing take the strongest.
-            # Sentences of a word or two ("Ah.", "Thanks!") say too little to resemble a case or a sign.
-            pieces = [text, *(text[a:b] for a, b in own_spans)]
-            telling = [0, *(k + 1 for k, piece in enumerate(pieces[1:]) if len(piece.split()) >= MIN_SENTENCE_WORDS)]
-            segments = np.vstack([embeddings[i : i + 1], own_sentences]).astype(np.float32)[telling]
-            pieces_told = [pieces[k] for k in telling]
-            sentence_requests = self._human_request(own_sentences) if len(own_sentences) else np.zeros(0)
+            own = sentences[i] if sentences is not None and own_spans else np.zeros((0, dim), np.float32)
+            pieces.append([text, *(text[a:b] for a, b in own_spans)])
+            vectors.append(own)
+            telling = [0, *(k + 1 for k, piece in enumerate(pieces[i][1:]) if len(piece.split()) >= MIN_SENTENCE_WORDS)]
+            segments.append((telling, np.vstack([embeddings[i : i + 1], own]).astype(np.float32)[telling]))
+        stacked = np.vstack([rows for _, rows in segments])
+        bounds = np.cumsum([0, *(len(rows) for _, rows in segments)])
+        case_scores = heads.cases.probabilities(stacked) if heads.cases else None
+        sign_scores = heads.signs.probabilities(stacked) if heads.signs else None
+        all_sentences = np.vstack(vectors)
+        sentence_requests = self._human_request(all_sentences) if len(all_sentences) else np.zeros(0)
+        sentence_bounds = np.cumsum([0, *(len(v) for v in vectors)])
+        analyses = []
+        for i, text in enumerate(texts):
+            rows = slice(bounds[i], bounds[i + 1])
+            telling, own_segments = segments[i]
+            requests = sentence_requests[sentence_bounds[i] : sentence_bounds[i + 1]]
             analyses.append(
                 TurnAnalysis(
                     text=text,
@@ -206,17 +219,36 @@ class Analyzer:
                     frustration=_frustration(frustration, i, heads.baseline, ranked[i], float(oos[i])),
                     sentences=tuple(
                         SentenceAnalysis(piece, vector, float(p))
-                        for piece, vector, p in zip(pieces[1:], own_sentences, sentence_requests)
+                        for piece, vector, p in zip(pieces[i][1:], vectors[i], requests)
                     ),
-                    cases=_case_scores(heads.cases, segments, pieces_told) if heads.cases else (),
-                    signs=_strongest(heads.signs, segments) if heads.signs else (),
-                    language=languages[i].code if languages else UNDETERMINED,
-                    language_confidence=languages[i].confidence if languages else 0.0,
+                    cases=(
+                        _case_scores(heads.cases, case_scores[rows], own_segments, [pieces[i][k] for k in telling])
+                        if heads.cases is not None and case_scores is not None
+                        else ()
+                    ),
+                    signs=_strongest(heads.signs.classes, sign_scores[rows]) if heads.signs and sign_scores is not None else (),
+                    language=languages[i].code,
+                    language_confidence=languages[i].confidence,
                 )
             )
         return analyses
 
+    def _languages(self, texts: Sequence[str], out_of_scope: np.ndarray) -> list[LanguageGuess]:
+        """lingua's guess for the messages that may not be in English: those with letters outside ASCII, or far from
+        the knowledge base. On the store's train and dev turns every message in another language was one of them
+        (out of scope at least 0.3, or not ASCII), while two in three English ones were neither; for those, the
+        guess (lingua's share of a message's cost) is skipped and reads as English."""
+        languages = self.deployment.languages
+        if languages is None:
+            return [LanguageGuess(UNDETERMINED, 0.0)] * len(texts)
+        return [
+            languages.identify(text) if score >= LANGUAGE_CHECK_OUT_OF_SCOPE or not text.isascii() else ASSUMED_ENGLISH
+            for text, score in zip(texts, out_of_scope)
+        ]
 
+
+LANGUAGE_CHECK_OUT_OF_SCOPE = 0.3
+ASSUMED_ENGLISH = LanguageGuess("en", 1.0)
 CASE_EVIDENCE = 2  # case types per message whose closest example is looked up for the agent
 MIN_SENTENCE_WORDS = 4  # shorter sentences are not read on their own by the case and sign heads
 
@@ -237,15 +269,17 @@ def _several(spans: tuple[Span, ...]) -> tuple[Span, ...]:
     return spans if len(spans) > 1 else ()
 
 
-def _strongest(classes: ExampleClasses | StuckSigns, segments: np.ndarray) -> Ranked:
-    """Each class's highest probability over the message and its sentences, most probable first."""
-    best = classes.probabilities(segments).max(axis=0)
+def _strongest(classes: tuple[str, ...], probabilities: np.ndarray) -> Ranked:
+    """Each class's highest probability over a message's segments (rows), most probable first."""
+    best = probabilities.max(axis=0)
     order = np.argsort(-best, kind="stable")
-    return tuple((classes.classes[k], float(best[k])) for k in order)
+    return tuple((classes[k], float(best[k])) for k in order)
 
 
-def _case_scores(classes: ExampleClasses, segments: np.ndarray, pieces: list[str]) -> tuple[CaseScore, ...]:
-    probabilities = classes.probabilities(segments)  # (segments, classes)
+def _case_scores(
+    classes: ExampleClasses, probabilities: np.ndarray, segments: np.ndarray, pieces: list[str]
+) -> tuple[CaseScore, ...]:
+    """`probabilities` (segments, classes) of one message; the closest example is looked up for the top ones."""
     where = probabilities.argmax(axis=0)
     best = probabilities.max(axis=0)
     scores = []

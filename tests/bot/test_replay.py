@@ -47,12 +47,28 @@ def test_thresholds_change_the_replay_without_re_encoding(replayer):
     assert replayer.analyses == analysed
 
 
-def test_default_config_meets_the_targets_on_the_shipped_sample(encoder, tmp_path):
-    """The acceptance figure of the tuning workflow: precision and recall of escalating, both >= 0.9."""
-    from detectors.tuning.conversations import SAMPLE_PATH
+# One conversation per new kind of handoff, through the real models: these pin the wiring, not the quality figures
+# (those are measured by `escalator evaluate` on the labelled corpus).
+KINDS = [
+    {"id": "injury", "category": "high-stakes",
+     "turns": [{"role": "customer", "text": "The Emberline stove flared up when I lit it and burned my son's hand badly."}],
+     "expected": {"escalate": True, "turn": 1, "trigger": "pattern_similarity"}},
+    {"id": "spanish", "category": "other-language",
+     "turns": [{"role": "customer", "text": "Hola, ¿dónde está mi pedido? Lo compré la semana pasada."},
+               {"role": "customer", "text": "Todavía no ha llegado y necesito la tienda para el viernes."}],
+     "expected": {"escalate": True, "turn": 2, "trigger": "language"}},
+    {"id": "problem-report", "category": "problem-report",
+     "turns": [{"role": "customer", "text": "my promo code SPRING20 isn't working at checkout"}],
+     "expected": {"escalate": False}},
+]
 
-    settings = Settings(models={"cache_dir": str(tmp_path)})
-    replayer = Replayer(build_offline_pipeline(settings, encoder), read_conversations(SAMPLE_PATH))
-    report = compute(replayer.replay(settings.detectors))
-    print(f"sample: precision {report.precision:.3f} recall {report.recall:.3f} f1 {report.f1:.3f}")
-    assert report.precision >= 0.9 and report.recall >= 0.9
+
+def test_the_new_kinds_of_handoff_come_from_the_real_pipeline(encoder, tmp_path):
+    path = tmp_path / "kinds.jsonl"
+    path.write_text("\n".join(json.dumps(line, ensure_ascii=False) for line in KINDS) + "\n", encoding="utf-8")
+    settings = Settings(models={"cache_dir": str(tmp_path / "cache")})
+    outcomes = {o.id: o for o in Replayer(build_offline_pipeline(settings, encoder), read_conversations(path)).replay(settings.detectors)}
+    assert (outcomes["injury"].turn, outcomes["injury"].trigger) == (1, "pattern_similarity")
+    assert (outcomes["spanish"].turn, outcomes["spanish"].trigger) == (2, "language")
+    assert not outcomes["problem-report"].escalated
+    assert outcomes["injury"].category == "high-stakes"

@@ -10,6 +10,8 @@ import pytest
 
 from bot.settings import Settings, load_settings
 from bot.tune import (
+    MIN_CALM_CONVERSATIONS,
+    CategoryFloors,
     Constraint,
     Figures,
     Knob,
@@ -19,6 +21,7 @@ from bot.tune import (
     run_tune,
     search,
     search_space,
+    split_holdout,
 )
 from detectors.thresholds import ExplicitRequestThresholds, Thresholds
 from detectors.tuning.conversations import (
@@ -41,11 +44,14 @@ START = Thresholds(explicit_request=ExplicitRequestThresholds(threshold=0.9, wit
 START_SETTINGS = Settings(detectors=START)
 
 
-def conversation(id_: str, escalate: bool, trigger: str = "explicit_request") -> LabelledConversation:
+def conversation(
+    id_: str, escalate: bool, trigger: str = "explicit_request", category: str | None = None
+) -> LabelledConversation:
     return LabelledConversation(
         id=id_,
         turns=(ScriptTurn("customer", f"message of {id_}"),),
         expected=Expected(True, 1, trigger) if escalate else Expected(False),
+        category=category,
     )
 
 
@@ -59,6 +65,10 @@ class FakeReplayer:
     @property
     def conversations(self) -> list[LabelledConversation]:
         return [labelled for labelled, _, _ in self.cases]
+
+    def subset(self, conversations: list[LabelledConversation]) -> FakeReplayer:
+        ids = {c.id for c in conversations}
+        return FakeReplayer([case for case in self.cases if case[0].id in ids])
 
     def replay(self, thresholds: Thresholds) -> list[Outcome]:
         self.replays += 1
@@ -244,7 +254,7 @@ def tuned(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path, FakeRep
     path = tmp_path / "labelled.jsonl"
     write_conversations(path, replayer.conversations)
     out = tmp_path / "out"
-    result = run_tune(path, START_SETTINGS, "recall@precision>=0.8", out, progress=False, replayer=replayer)
+    result = run_tune(path, START_SETTINGS, "recall@precision>=0.8", out, progress=False, replayer=replayer, holdout=0)
     return result, out, replayer
 
 
@@ -321,6 +331,68 @@ def test_no_progress_bar_when_stderr_is_not_a_terminal(tmp_path: Path, capsys) -
     assert capsys.readouterr().err == ""
 
 
+# --- Per-category floors, the held-out set and the warnings ----------------------------------------------------
+
+
+def test_floors_parse_and_name_the_failing_categories() -> None:
+    floors = CategoryFloors.parse("caught>=0.85, false<=0.1")
+    assert (floors.caught, floors.false) == (0.85, 0.1) and str(floors) == "caught>=0.85,false<=0.1"
+    figures_ = Figures(1.0, 0.5, 0.6, 0.5, None, 0.3, categories=(("indirect", 0.5, None), ("routine", None, 0.2),
+                                                                 ("direct", 1.0, None), ("thanks", None, 0.0)))
+    assert floors.failing(figures_) == ("indirect", "routine")
+    assert floors.shortfall(figures_) == pytest.approx(0.35 + 0.1)
+    with pytest.raises(ObjectiveError, match="caught>=0.85"):
+        CategoryFloors.parse("caught>0.85")
+
+
+def test_with_floors_fewer_failing_categories_beat_a_better_f1() -> None:
+    objective = Objective.parse("f1").with_floors(CategoryFloors(caught=0.85))
+    balanced = Figures(0.8, 0.8, 0.8, 0.8, None, 0.5, categories=(("a", 0.9, None), ("b", 0.9, None)))
+    lopsided = Figures(0.9, 0.9, 0.9, 0.9, None, 0.5, categories=(("a", 1.0, None), ("b", 0.5, None)))
+    assert objective.rank(balanced) > objective.rank(lopsided)
+    assert objective.feasible(balanced) and not objective.feasible(lopsided)
+
+
+def test_the_held_out_share_is_drawn_within_each_category_and_the_same_every_time() -> None:
+    items = [conversation(f"{kind}-{i}", kind == "up", category=kind) for kind in ("up", "calm") for i in range(10)]
+    tuning, held = split_holdout(items, 0.3)
+    assert len(held) == 6 and sum(c.category == "up" for c in held) == 3
+    assert {c.id for c in tuning} | {c.id for c in held} == {c.id for c in items}
+    assert split_holdout(items, 0.3) == (tuning, held)
+    assert split_holdout(items, 0.0) == (items, [])
+    with pytest.raises(ValueError, match="below 1"):
+        split_holdout(items, 1.0)
+
+
+def test_run_tune_reports_the_figures_on_a_held_out_file(tmp_path: Path) -> None:
+    path = tmp_path / "labelled.jsonl"
+    write_conversations(path, [case[0] for case in explicit_cases()])
+    held_path = tmp_path / "held.jsonl"
+    held_cases = [(conversation("held-pos", True), "explicit_request", 0.7)]
+    write_conversations(held_path, [case[0] for case in held_cases])
+    replayer = FakeReplayer(explicit_cases() + held_cases)
+    result = run_tune(path, START_SETTINGS, "f1", tmp_path / "out", progress=False, replayer=replayer, holdout=held_path)
+    held = result["held_out"]
+    assert held["conversations"] == 1 and held["source"] == str(held_path)
+    assert held["current"]["recall"] == 0.0 and held["best"]["recall"] == 1.0  # 0.9 -> below 0.7 catches held-pos
+    assert result["conversations"] == len(explicit_cases())  # the search saw only the file
+
+
+def test_run_tune_warns_about_a_change_resting_on_one_conversation_and_about_few_calm_chats(tmp_path: Path) -> None:
+    # At 0.9 only pos-a escalates; anything below 0.85 also catches pos-b and nothing else: one conversation's worth.
+    cases = [(conversation("pos-a", True), "explicit_request", 0.95), (conversation("pos-b", True), "explicit_request", 0.85),
+             (conversation("neg-a", False), "explicit_request", 0.3)]
+    path = tmp_path / "labelled.jsonl"
+    write_conversations(path, [case[0] for case in cases])
+    result = run_tune(path, START_SETTINGS, "f1", tmp_path / "out", progress=False, replayer=FakeReplayer(cases),
+                      holdout=0)
+    warnings = "\n".join(result["warnings"])
+    assert f"Only 1 of the 3 conversations should not escalate: with fewer than {MIN_CALM_CONVERSATIONS}" in warnings
+    assert "explicit_request.threshold 0.9 -> " in warnings and "rests on 1 conversation (pos-b)" in warnings
+    assert "WARNING: Only 1" in (tmp_path / "out" / "suggested.toml").read_text(encoding="utf-8")
+    assert "WARNING: explicit_request.threshold" in format_tradeoff(result)
+
+
 # --- The real sample through the real pipeline ---------------------------------------------------------------
 
 
@@ -328,8 +400,17 @@ def test_no_progress_bar_when_stderr_is_not_a_terminal(tmp_path: Path, capsys) -
 def test_tuning_the_shipped_sample_never_makes_the_objective_worse(tmp_path: Path) -> None:
     # No replayer given: run_tune builds the real offline pipeline and analyses the sample itself.
     settings = Settings(models={"cache_dir": str(tmp_path / "cache")})
-    result = run_tune(SAMPLE_PATH, settings, "recall@precision>=0.9", tmp_path / "out", progress=False)
+    result = run_tune(SAMPLE_PATH, settings, "recall@precision>=0.9", tmp_path / "out", progress=False, holdout=0)
     assert result["conversations"] == 108
     assert result["best"]["feasible"]
     assert result["best"]["objective"] >= result["current"]["objective"]
     assert load_settings(Path(result["paths"]["suggested"])).detectors.model_dump() == result["best_thresholds"]
+
+
+def test_frozen_sections_and_fields_are_left_as_they_are(tmp_path: Path) -> None:
+    path = tmp_path / "labelled.jsonl"
+    write_conversations(path, [case[0] for case in explicit_cases()])
+    result = run_tune(path, START_SETTINGS, "f1", tmp_path / "out", progress=False,
+                      replayer=FakeReplayer(explicit_cases()), holdout=0, freeze=["explicit_request"])
+    assert result["changed"] == {}
+    assert "explicit_request.threshold" not in result["sweeps"]

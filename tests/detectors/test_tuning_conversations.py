@@ -20,6 +20,8 @@ from detectors.tuning.conversations import (
     write_conversations,
 )
 
+CORPUS = Path(__file__).resolve().parents[2] / "detectors" / "data" / "conversations"
+
 GOOD = {
     "id": "good-1",
     "turns": [{"role": "customer", "text": "where is my order"}],
@@ -224,3 +226,34 @@ def test_the_sample_holds_each_category_of_hard_negative() -> None:
     assert all(by_category[category] == {False} for category in negatives)
     assert all(by_category[category] == {True} for category in positives)
     assert set(by_category) == set(negatives + positives)
+
+
+def test_category_and_note_are_read_and_written_back() -> None:
+    text = json.dumps({"id": "a1-stuck-01", "category": "stuck", "note": "reset link never arrives",
+                       "turns": [{"role": "customer", "text": "cant log in"}], "expected": {"escalate": False}})
+    item = parse_line(text, 1)
+    assert (item.category, item.note) == ("stuck", "reset link never arrives")
+    assert item.to_json()["category"] == "stuck" and parse_line(json.dumps(item.to_json()), 1) == item
+
+
+def test_a_wrong_type_of_category_is_named() -> None:
+    text = json.dumps({"id": "x", "category": 3, "turns": [{"role": "customer", "text": "hi"}],
+                       "expected": {"escalate": False}})
+    with pytest.raises(ConversationFormatError, match="'category' must be a string"):
+        parse_line(text, 1)
+
+
+@pytest.mark.parametrize("split", ["store-train", "store-dev", "store-test", "banking-dev", "banking-test"])
+def test_the_labelled_corpus_parses_with_a_category_on_every_conversation(split: str) -> None:
+    conversations = read_conversations(CORPUS / f"{split}.jsonl")
+    assert all(c.category for c in conversations)
+    escalating = {c.category for c in conversations if c.expected.escalate}
+    calm = {c.category for c in conversations if not c.expected.escalate}
+    assert not escalating & calm - {"other-language"}  # a category is one label, but for a switch to English
+
+
+def test_the_store_split_is_large_and_keeps_test_apart() -> None:
+    splits = {name: read_conversations(CORPUS / f"store-{name}.jsonl") for name in ("train", "dev", "test")}
+    assert sum(len(items) for items in splits.values()) >= 600 and len(splits["test"]) >= 200
+    ids = [c.id for items in splits.values() for c in items]
+    assert len(ids) == len(set(ids))

@@ -271,3 +271,23 @@ def test_outcome_from_quiet_decisions_did_not_escalate() -> None:
     assert (outcome.escalated, outcome.turn, outcome.trigger) == (False, None, None)
     assert outcome.fired == {"sentiment": [], "explicit_request": []}
     assert judge(outcome).verdict == "tn"
+
+
+def test_results_are_broken_down_by_category() -> None:
+    outcomes = [
+        Outcome("a", escalate(2), True, 2, "sentiment", category="anger"),
+        Outcome("b", escalate(1), True, 3, "sentiment", category="anger"),
+        Outcome("c", escalate(1), False, category="anger"),
+        Outcome("d", NO, True, 1, "sentiment", category="routine"),
+        Outcome("e", NO, False, category="routine"),
+        Outcome("f", NO, False),
+    ]
+    categories = compute(outcomes).by_category()
+    anger, routine = categories["anger"], categories["routine"]
+    assert (anger.caught, anger.on_time, anger.late, anger.missed, anger.positives) == (2, 1, 1, 1, 3)
+    assert anger.caught_rate == pytest.approx(2 / 3) and anger.false_rate is None
+    assert (routine.false, routine.negatives, routine.false_rate) == (1, 2, 0.5)
+    assert not anger.meets(caught=0.85, false=0.1) and categories["(none)"].meets(caught=0.85, false=0.1)
+    text = format_report(compute(outcomes))
+    assert "anger" in text and "2/3" in text and "1/2" in text
+    assert compute(outcomes).to_json()["categories"]["routine"]["false"] == 1

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
+from detectors.thresholds import Thresholds
 from handoff.records import BankEntryRow, TicketEventRow
 from tests.bot.chat_client import hello, is_type, say, until
 
@@ -94,12 +95,13 @@ def test_package_has_transcript_trigger_scores_entities_summary_and_identity(mak
         assert "person" in state["reason"].lower() or "human" in state["reason"].lower()
         listed = agents.queue()["queued"][0]
         package = agents.ticket("admin", listed["id"])["package"]
-        assert package["schema_version"] == 1
+        assert package["schema_version"] == 2
+        assert package["case_type"] is None and package["language"] is None and package["required_skills"] == []
         assert package["trigger"]["detector"] == "explicit_request"
         assert package["trigger"]["score"] >= package["trigger"]["threshold"]
         assert [t["sender"] for t in package["transcript"]][:4] == ["bot", "customer", "bot", "customer"]
         assert len(package["turn_scores"]) == 2 and len(package["sentiment_trajectory"]) == 2
-        assert set(package["turn_scores"][0]["detectors"]) == {"sentiment", "intent_confidence", "explicit_request", "pattern_similarity"}
+        assert set(package["turn_scores"][0]["detectors"]) == set(Thresholds.model_fields)
         assert package["bot_attempts"] and package["bot_attempts"][0]["intent"]
         assert package["customer"]["name"] == "Ada Lovelace" and package["customer"]["attributes"] == {"plan": "gold"}
         types = {e["type"]: e["text"] for e in package["entities"]}
