@@ -10,6 +10,8 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from agent_console.auth import current_admin
+from agent_console.context import console
+from detectors.records import TurnScores
 from detectors.thresholds import Thresholds
 from handoff.agents import Agent
 from handoff.records import MessageRow
@@ -18,11 +20,11 @@ from handoff.threshold_log import ThresholdLog, merged
 router = APIRouter(prefix="/api/agent/admin", tags=["tuning"])
 
 Admin = Annotated[Agent, Depends(current_admin)]
-Changes = Annotated[dict[str, Any], Body(description="sections and keys to change, e.g. {\"sentiment\": {\"trend\": 0.7}}")]
+Changes = Annotated[dict[str, Any], Body(description='sections and keys to change, e.g. {"sentiment": {"trend": 0.7}}')]
 
 
 def log(request: Request) -> ThresholdLog:
-    return request.app.state.threshold_log
+    return console(request).threshold_log
 
 
 @router.get("/thresholds")
@@ -61,17 +63,21 @@ async def clear_shadow(request: Request, admin: Admin) -> dict[str, Any]:
 @router.get("/shadow/report")
 def shadow_report(request: Request, admin: Admin, last: int = 1000) -> dict[str, Any]:
     """Over the last `last` judged customer turns: how often the shadow candidate would have decided differently."""
-    with request.app.state.store.session() as session:
+    with console(request).store.session() as session:
         rows = session.scalars(
-            select(MessageRow.analysis).where(MessageRow.sender == "customer", MessageRow.analysis.is_not(None))
-            .order_by(MessageRow.id.desc()).limit(max(1, min(last, 100_000)))
+            select(MessageRow.analysis)
+            .where(MessageRow.sender == "customer", MessageRow.analysis.is_not(None))
+            .order_by(MessageRow.id.desc())
+            .limit(max(1, min(last, 100_000)))
         ).all()
-    shadowed = [r["shadow"] for r in rows if isinstance(r, dict) and "shadow" in r]
-    differs = [s for s in shadowed if s.get("differs")]
+    shadowed = [
+        scores.shadow for scores in (TurnScores.from_json(r) for r in rows if isinstance(r, dict)) if scores.shadow
+    ]
+    differs = [s for s in shadowed if s.differs]
     return {
         "turns_judged": len(shadowed),
-        "would_escalate_more": sum(1 for s in differs if s["escalate"]),
-        "would_escalate_less": sum(1 for s in differs if not s["escalate"]),
+        "would_escalate_more": sum(1 for s in differs if s.escalate),
+        "would_escalate_less": sum(1 for s in differs if not s.escalate),
     }
 
 

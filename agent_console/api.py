@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from agent_console.auth import SESSION_COOKIE, current_admin, current_agent, current_supervisor, directory, session_token
+from agent_console.auth import (
+    SESSION_COOKIE,
+    current_admin,
+    current_agent,
+    current_supervisor,
+    directory,
+    session_token,
+)
+from agent_console.context import console
 from handoff.agents import Agent, LoginFailed
 from handoff.config import AgentConfig
 from handoff.records import utcnow
 from handoff.routing import queue_order
 from handoff.service import HandoffService
+from handoff.store import hash_token
 from handoff.tickets import TicketInfo
 
 router = APIRouter(prefix="/api/agent", tags=["agents"])
@@ -61,7 +69,7 @@ class NewAgent(AgentConfig):
 
 
 def handoff(request: Request) -> HandoffService:
-    return request.app.state.handoff
+    return console(request).handoff
 
 
 Service = Annotated[HandoffService, Depends(handoff)]
@@ -78,8 +86,13 @@ def login(body: Login, request: Request, response: Response) -> dict[str, Any]:
     except LoginFailed as error:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(error)) from None
     response.set_cookie(
-        SESSION_COOKIE, token, httponly=True, samesite="strict", secure=request.url.scheme == "https",
-        expires=expires, path="/",
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        expires=expires,
+        path="/",
     )
     return {"agent": agent.public(), "token": token, "expires_at": expires.isoformat()}
 
@@ -90,13 +103,13 @@ async def logout(request: Request, response: Response, agent: CurrentAgent) -> d
     token = session_token(request)
     if token:
         await asyncio.to_thread(directory(request).logout, token)
-        await request.app.state.relay.publish(session_topic(token), {"type": "logged_out"})
+        await console(request).relay.publish(session_topic(token), {"type": "logged_out"})
     response.delete_cookie(SESSION_COOKIE, path="/")
     return {"status": "logged out"}
 
 
 def session_topic(token: str) -> str:
-    return "session:" + hashlib.sha256(token.encode("utf-8")).hexdigest()
+    return "session:" + hash_token(token)
 
 
 @router.get("/me")
@@ -107,7 +120,7 @@ def me(agent: CurrentAgent) -> dict[str, Any]:
 @router.put("/status")
 async def set_status(body: StatusChange, request: Request, agent: CurrentAgent, service: Service) -> dict[str, Any]:
     updated = await asyncio.to_thread(directory(request).set_status, agent.id, body.status)
-    await request.app.state.relay.publish("agents", {"type": "agent_status", "agent": updated.public()})
+    await console(request).relay.publish("agents", {"type": "agent_status", "agent": updated.public()})
     service.wake.set()
     return updated.public()
 

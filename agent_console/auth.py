@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import HTTPException, Request, WebSocket, status
 
+from agent_console.context import console
 from handoff.agents import Agent, AgentDirectory
 
 SESSION_COOKIE = "escalator_session"
@@ -17,7 +18,7 @@ def session_token(connection: Request | WebSocket) -> str | None:
 
 
 def directory(connection: Request | WebSocket) -> AgentDirectory:
-    return connection.app.state.agents
+    return console(connection).agents
 
 
 def current_agent(request: Request) -> Agent:

@@ -6,13 +6,14 @@ import asyncio
 import contextlib
 import json
 from typing import Any
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from agent_console.api import session_topic
-from agent_console.auth import directory, session_token
+from agent_console.auth import session_token
+from agent_console.context import console
+from agent_console.origins import origin_allowed
 from handoff.agents import Agent
 from handoff.relay import EventRelay, conversation_topic
 from handoff.service import AGENTS_TOPIC, SUPERVISORS_TOPIC, HandoffService, agent_topic
@@ -33,17 +34,17 @@ class ClientFrame(BaseModel):
 @router.websocket("/ws/agent")
 async def agent_socket(websocket: WebSocket) -> None:
     # The console is same-origin only: a page elsewhere must not ride on an agent's cookie.
-    origin = websocket.headers.get("origin")
-    if origin is not None and urlsplit(origin).netloc != websocket.headers.get("host"):
+    if not origin_allowed(websocket.headers.get("origin"), websocket.headers.get("host", "")):
         await websocket.close(code=1008)
         return
+    context = console(websocket)
     token = session_token(websocket)
-    agent = await asyncio.to_thread(directory(websocket).authenticate, token)
+    agent = await asyncio.to_thread(context.agents.authenticate, token)
     if agent is None or token is None:
         await websocket.close(code=CLOSE_UNAUTHENTICATED)
         return
     await websocket.accept()
-    connection = AgentConnection(websocket, agent, token, websocket.app.state.handoff, websocket.app.state.relay)
+    connection = AgentConnection(websocket, agent, token, context.handoff, context.relay)
     try:
         await connection.serve()
     except WebSocketDisconnect:
@@ -55,7 +56,9 @@ async def agent_socket(websocket: WebSocket) -> None:
 class AgentConnection:
     """Fans the agent's topics into one writer; subscribes to a chat's topic when the agent holds or watches it."""
 
-    def __init__(self, websocket: WebSocket, agent: Agent, token: str, service: HandoffService, relay: EventRelay) -> None:
+    def __init__(
+        self, websocket: WebSocket, agent: Agent, token: str, service: HandoffService, relay: EventRelay
+    ) -> None:
         self.websocket = websocket
         self.agent = agent
         self.token = token
@@ -71,7 +74,7 @@ class AgentConnection:
         if self.agent.is_supervisor:
             topics.append(SUPERVISORS_TOPIC)
         ready = [asyncio.Event() for _ in topics]
-        for topic, event in zip(topics, ready):
+        for topic, event in zip(topics, ready, strict=False):
             self.tasks.append(asyncio.create_task(self._follow(topic, event)))
         await asyncio.gather(*(event.wait() for event in ready))
         for ticket in await asyncio.to_thread(self.service.tickets.with_status, "assigned", agent=self.agent.id):
@@ -106,19 +109,25 @@ class AgentConnection:
             if ticket.assigned_agent == self.agent.id or self.agent.is_supervisor:
                 await self._watch(ticket.conversation_id, ticket.id)
             else:
-                await self.outbox.put({"type": "error", "code": "forbidden", "message": "Only supervisors watch others' chats."})
+                await self.outbox.put(
+                    {"type": "error", "code": "forbidden", "message": "Only supervisors watch others' chats."}
+                )
         elif frame.type == "typing":
             if ticket.assigned_agent == self.agent.id:
                 await self.service.typing(ticket.id, self.agent)
         else:
-            await self.outbox.put({"type": "error", "code": "unknown_type", "message": f"Unknown frame type {frame.type!r}."})
+            await self.outbox.put(
+                {"type": "error", "code": "unknown_type", "message": f"Unknown frame type {frame.type!r}."}
+            )
 
     async def _watch(self, conversation_id: str, ticket_id: int) -> None:
         if conversation_id in self.watching:
             return
         ready = asyncio.Event()
         self.watching[conversation_id] = asyncio.create_task(
-            self._follow(conversation_topic(conversation_id), ready, {"ticket_id": ticket_id, "conversation_id": conversation_id})
+            self._follow(
+                conversation_topic(conversation_id), ready, {"ticket_id": ticket_id, "conversation_id": conversation_id}
+            )
         )
         await ready.wait()
 
@@ -147,7 +156,7 @@ class AgentConnection:
         """Close the socket once the session has expired or was ended elsewhere."""
         while True:
             await asyncio.sleep(SESSION_CHECK_S)
-            if await asyncio.to_thread(directory(self.websocket).authenticate, self.token) is None:
+            if await asyncio.to_thread(console(self.websocket).agents.authenticate, self.token) is None:
                 with contextlib.suppress(RuntimeError):
                     await self.websocket.close(code=CLOSE_UNAUTHENTICATED, reason="session expired")
                 return

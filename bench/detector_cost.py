@@ -22,7 +22,7 @@ def main() -> None:
     offline = build_offline_pipeline(Settings())
     analyses = offline.analyze_many(SAMPLE_MESSAGES)
     conversation = Conversation("bench", tuple(Turn("customer", a.text, a) for a in analyses[:8]))
-    suite, thresholds = offline.pipeline._suite, offline.thresholds.current  # noqa: SLF001 - the bench times internals
+    suite, thresholds = offline.pipeline._suite, offline.thresholds.current
     rounds = 300
     start = time.perf_counter()
     for _ in range(rounds):
@@ -38,8 +38,15 @@ def main() -> None:
     for _ in range(30):
         offline.analyzer.analyze_embeddings(texts, embeddings, probabilities, sentences, spans)
     heads_ms = (time.perf_counter() - start) / 30 * 1000
-    print(json.dumps({"detectors_and_policy_ms_per_turn": round(detectors_ms, 3),
-                      "heads_ms_per_batch_of_32": round(heads_ms, 2)}, indent=2))
+    print(
+        json.dumps(
+            {
+                "detectors_and_policy_ms_per_turn": round(detectors_ms, 3),
+                "heads_ms_per_batch_of_32": round(heads_ms, 2),
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

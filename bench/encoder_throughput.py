@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from bench.messages import SAMPLE_MESSAGES
 from bot.settings import ModelSettings

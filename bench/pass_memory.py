@@ -32,7 +32,9 @@ def main() -> None:
     parser.add_argument("--backend", choices=("onnx", "torch"), default=ModelSettings().backend)
     args = parser.parse_args()
     encoder = SentenceEncoder(threads=1)
-    analyzer = build_analyzer(encoder, load_knowledge_base(DEMO_KNOWLEDGE_BASE), ModelSettings().cache_dir, args.backend)
+    analyzer = build_analyzer(
+        encoder, load_knowledge_base(DEMO_KNOWLEDGE_BASE), ModelSettings().cache_dir, args.backend
+    )
     for size in (1, 8, 32):  # both of the ONNX pass's routes, and the service's largest batch
         analyzer.analyze([SAMPLE_MESSAGES[i % len(SAMPLE_MESSAGES)] for i in range(size)])
     print(json.dumps({"backend": args.backend, "live_pass": type(analyzer.encoder).__name__, **resident_kib()}))

@@ -76,7 +76,9 @@ def main() -> None:
     results = []
     for conversations in (1, 10, 100):
         worker = AnalysisWorker(analyzer.analyze, args.max_batch, args.max_wait_ms)
-        pipeline = Pipeline(worker.analyze, suite, make_responder(knowledge_base, Settings()), LiveThresholds(Thresholds()))
+        pipeline = Pipeline(
+            worker.analyze, suite, make_responder(knowledge_base, Settings()), LiveThresholds(Thresholds())
+        )
         messages = args.messages if conversations > 1 else max(50, args.messages // 4)
         by_backend = dict(getattr(live_pass, "batches", {}))  # the ONNX pass counts where its batches ran
         result = asyncio.run(run(pipeline, conversations, messages))
@@ -86,11 +88,21 @@ def main() -> None:
         worker.close()
         results.append(result)
     at_100 = results[-1]["messages_per_s"]
-    print(json.dumps({"threads": args.threads, "backend": args.backend, "live_pass": type(live_pass).__name__,
-                      "raw_encoder_batch32_per_s": raw,
-                      "encoder_with_branch_batch32_per_s": with_branch, "pipeline": results,
-                      "ratio_at_100_to_raw_encoder": round(at_100 / raw, 3),
-                      "ratio_at_100_to_encoder_with_branch": round(at_100 / with_branch, 3)}, indent=2))
+    print(
+        json.dumps(
+            {
+                "threads": args.threads,
+                "backend": args.backend,
+                "live_pass": type(live_pass).__name__,
+                "raw_encoder_batch32_per_s": raw,
+                "encoder_with_branch_batch32_per_s": with_branch,
+                "pipeline": results,
+                "ratio_at_100_to_raw_encoder": round(at_100 / raw, 3),
+                "ratio_at_100_to_encoder_with_branch": round(at_100 / with_branch, 3),
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

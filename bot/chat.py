@@ -9,15 +9,16 @@ import math
 import time
 import uuid
 from typing import Any
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.websockets import WebSocketState
 
+from agent_console.origins import origin_allowed
+from bot.config import ServerSettings
+from bot.context import chat
 from bot.conversations import Conversations
 from bot.protocol import Hello, Message, ProtocolError, Typing, parse_frame
 from bot.rate_limit import TokenBucket
-from bot.settings import ServerSettings
 from handoff.relay import RESYNC, conversation_topic
 
 logger = logging.getLogger(__name__)
@@ -30,29 +31,16 @@ TYPING_EVERY_S = 1.0  # relay at most one typing frame a second per connection
 router = APIRouter()
 
 
-def origin_allowed(websocket: WebSocket, allowed: list[str]) -> bool:
-    """Browsers always send Origin: accept our own origin and the configured ones.
-
-    A client without Origin is not a browser, so cross-site hijacking does not apply to it.
-    """
-    origin = websocket.headers.get("origin")
-    if origin is None:
-        return True
-    if "*" in allowed or origin in allowed:
-        return True
-    host = websocket.headers.get("host", "")
-    return urlsplit(origin).netloc == host and host != ""
-
-
 @router.websocket("/ws/chat")
 async def customer_socket(websocket: WebSocket) -> None:
-    settings: ServerSettings = websocket.app.state.settings.server
-    if not origin_allowed(websocket, settings.allowed_origins):
+    context = chat(websocket)
+    settings = context.server
+    if not origin_allowed(websocket.headers.get("origin"), websocket.headers.get("host", ""), settings.allowed_origins):
         # Closing before accept refuses the handshake (HTTP 403).
         await websocket.close(code=CLOSE_POLICY)
         return
     await websocket.accept()
-    connection = CustomerConnection(websocket, websocket.app.state.conversations, settings)
+    connection = CustomerConnection(websocket, context.conversations, settings)
     try:
         await connection.serve()
     except WebSocketDisconnect:
@@ -82,12 +70,20 @@ class CustomerConnection:
         if hello is None:
             return
         info, token, resumed = await self.conversations.open(
-            hello.conversation_id, hello.resume_token, hello.customer.model_dump(exclude_none=True) if hello.customer else {}
+            hello.conversation_id,
+            hello.resume_token,
+            hello.customer.model_dump(exclude_none=True) if hello.customer else {},
         )
         self.conversation_id = info.id
         self.last_sent = hello.last_seq if resumed else 0
         await self.outbox.put(
-            {"type": "welcome", "conversation_id": info.id, "resume_token": token, "state": info.state.value, "resumed": resumed}
+            {
+                "type": "welcome",
+                "conversation_id": info.id,
+                "resume_token": token,
+                "state": info.state.value,
+                "resumed": resumed,
+            }
         )
         subscribed = asyncio.Event()
         self._tasks.append(asyncio.create_task(self._forward(subscribed)))
@@ -103,7 +99,9 @@ class CustomerConnection:
                 now = time.monotonic()
                 if now - self._last_typing >= TYPING_EVERY_S:
                     self._last_typing = now
-                    await self.conversations.publish(info.id, {"type": "typing", "sender": "customer", "_origin": self.id})
+                    await self.conversations.publish(
+                        info.id, {"type": "typing", "sender": "customer", "_origin": self.id}
+                    )
             else:
                 await self.outbox.put(ProtocolError("hello_repeated", "The conversation is already open.").frame())
 

@@ -9,11 +9,17 @@ from collections import OrderedDict
 from typing import Any
 
 from bot.pipeline import Assessment, Pipeline
-from detectors.types import Turn
+from detectors.records import BotReplyRecord
+from detectors.types import Role, Turn
 from handoff.ownership import Owner
 from handoff.relay import EventRelay, conversation_topic
 from handoff.service import HandoffService
-from handoff.store import BotMayNotSpeak, ConversationInfo, ConversationStore, StoredMessage
+from handoff.store import (
+    BotMayNotSpeak,
+    ConversationInfo,
+    ConversationStore,
+    StoredMessage,
+)
 from models.analysis import TurnAnalysis
 
 logger = logging.getLogger(__name__)
@@ -45,7 +51,9 @@ class Conversations:
         self._tasks: set[asyncio.Task[None]] = set()
         handoff.on_return(self.start_afresh)
 
-    async def open(self, conversation_id: str | None, token: str | None, customer: dict[str, Any]) -> tuple[ConversationInfo, str, bool]:
+    async def open(
+        self, conversation_id: str | None, token: str | None, customer: dict[str, Any]
+    ) -> tuple[ConversationInfo, str, bool]:
         """Resume the conversation if the token matches, else start a new one; return (info, token, resumed)."""
         if conversation_id:
             info = await asyncio.to_thread(self.store.resume, conversation_id, token)
@@ -61,7 +69,9 @@ class Conversations:
 
     async def receive(self, conversation_id: str, client_msg_id: str, text: str) -> tuple[StoredMessage, bool]:
         """Commit the customer's message (once per client_msg_id) and start answering it in the background."""
-        message, created = await asyncio.to_thread(self.store.add_customer_message, conversation_id, client_msg_id, text)
+        message, created = await asyncio.to_thread(
+            self.store.add_customer_message, conversation_id, client_msg_id, text
+        )
         if created:
             await self.publish(conversation_id, message.to_frame())
             task = asyncio.create_task(self._respond(message))
@@ -113,8 +123,8 @@ class Conversations:
             # Nobody is in and the customer was already told: the bot stays available and answers what it can.
             assessment = self.pipeline.answer_anyway(assessment, history)
         reply = assessment.reply
-        said = {"intent": reply.intent, "confidence": round(reply.confidence, 4), "offers_person": reply.offers_person}
-        sent = await self._say(cid, reply.text, said)
+        said = BotReplyRecord(reply.intent, round(reply.confidence, 4), reply.offers_person)
+        sent = await self._say(cid, reply.text, said.to_json())
         if sent:
             history.append(Turn("bot", reply.text, intent=reply.intent, offers_person=reply.offers_person))
 
@@ -159,18 +169,17 @@ class Conversations:
             *(self.pipeline.analyze(m.text) for m in earlier if m.sender == "customer")
         )
         found = iter(analyses)
-        turns = [
-            Turn("customer", m.text, next(found))
-            if m.sender == "customer"
-            else Turn(
-                m.sender,  # type: ignore[arg-type]
-                m.text,
-                intent=(m.analysis or {}).get("intent"),
-                offers_person=bool((m.analysis or {}).get("offers_person")),
-            )
-            for m in earlier
-        ]
+        turns = [Turn("customer", m.text, next(found)) if m.sender == "customer" else _said(m) for m in earlier]
         self._history[conversation_id] = turns
         if len(self._history) > self._history_cache_size:
             self._history.popitem(last=False)
         return turns
+
+
+def _said(message: StoredMessage) -> Turn:
+    """A stored bot, agent or system message as a turn of the history (a bot's with what it answered)."""
+    role: Role = message.sender  # type: ignore[assignment]  # stored senders are the protocol's roles
+    if role != "bot":
+        return Turn(role, message.text)
+    said = BotReplyRecord.from_json(message.analysis)
+    return Turn(role, message.text, intent=said.intent, offers_person=said.offers_person)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Sequence
+from typing import Any
 
 from bot.responder import Reply, Responder
+from detectors.records import TurnScores
 from detectors.registry import DetectorSuite
 from detectors.thresholds import LiveThresholds
 from detectors.types import Conversation, Decision, Turn
@@ -28,21 +30,7 @@ class Assessment:
 
     def record(self) -> dict[str, Any]:
         """The scores stored beside the message, so any past conversation can be re-scored and explained."""
-        a = self.analysis
-        return {
-            "negative": round(a.negative, 4),
-            "human_request": round(a.human_request, 4),
-            "out_of_scope": round(a.out_of_scope, 4),
-            "intents": [[name, round(p, 4)] for name, p in a.intents],
-            "signals": {
-                s.detector: {"score": round(s.score, 4), "threshold": s.threshold, "fired": s.fired, "reason": s.reason}
-                for s in self.decision.signals
-            },
-            "escalate": self.decision.escalate,
-            "trigger": self.decision.trigger,
-            **({"shadow": {"escalate": self.shadow.escalate, "trigger": self.shadow.trigger,
-                           "differs": self.shadow.escalate != self.decision.escalate}} if self.shadow else {}),
-        }
+        return TurnScores.of(self.analysis, self.decision, self.shadow).to_json()
 
 
 class Pipeline:
@@ -73,8 +61,12 @@ class Pipeline:
             # Shadow mode: the candidate judges the same turn; it is recorded and logged, never acted on.
             shadow = self._suite.run(conversation, self._thresholds.shadow)
             if shadow.escalate != decision.escalate:
-                logger.info("shadow thresholds would %s conversation %s (trigger %s)",
-                            "escalate" if shadow.escalate else "not escalate", conversation_id, shadow.trigger)
+                logger.info(
+                    "shadow thresholds would %s conversation %s (trigger %s)",
+                    "escalate" if shadow.escalate else "not escalate",
+                    conversation_id,
+                    shadow.trigger,
+                )
         reply = None
         if not decision.escalate:
             reply = self._responder.reply(analysis, history, language=self._thresholds.current.language)

@@ -14,8 +14,8 @@ Every reply but an answer offers a person, and says so in `offers_person`, so th
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from bot.knowledge_base import KnowledgeBase
 from detectors.language import foreign_language
@@ -24,6 +24,10 @@ from detectors.thresholds import LanguageThresholds
 from detectors.types import Turn
 from models.analysis import TurnAnalysis
 
+DEFAULT_GREETING = (
+    "Hi! I'm the {store} assistant, a bot. Ask me a question in your own words. "
+    "If you'd like a person at any point, just say so."
+)
 FALLBACK = (
     "I'm not sure I understood that. Could you put it another way? "
     "If you'd rather, just say so and I'll connect you with a person."
@@ -56,6 +60,9 @@ class Reply:
     language: str = "en"  # the language the reply is written in
 
 
+DEFAULT_LANGUAGE = LanguageThresholds()
+
+
 class Responder:
     """Picks the knowledge-base answer for a customer turn, or says why it will not give one."""
 
@@ -76,7 +83,7 @@ class Responder:
         analysis: TurnAnalysis,
         history: Sequence[Turn] = (),
         people_available: bool = True,
-        language: LanguageThresholds = LanguageThresholds(),
+        language: LanguageThresholds = DEFAULT_LANGUAGE,
     ) -> Reply:
         intent, confidence = analysis.top_intent, analysis.top_confidence
         foreign = foreign_language(analysis, self.knowledge_base.languages, language)

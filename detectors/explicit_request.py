@@ -30,6 +30,7 @@ from functools import lru_cache
 from typing import Literal
 
 from detectors import languages
+from detectors.text import edit_distance, shorten
 from detectors.thresholds import ExplicitRequestThresholds
 from detectors.types import Conversation, Signal
 
@@ -76,7 +77,9 @@ NARRATION = frozenset(
      "assured", "explained", "mentioned", "suggested", "recommended", "advised", "is", "are"}
 )  # fmt: skip
 # Words that make a mention a wish even when narration follows: "I want the agent who helped me before".
-REQUEST_CUES = frozenset({"want", "need", "wanna", "speak", "talk", "chat", "connect", "transfer", "get", "put", "give"})
+REQUEST_CUES = frozenset(
+    {"want", "need", "wanna", "speak", "talk", "chat", "connect", "transfer", "get", "put", "give"}
+)
 # Narration in the past after an indefinite mention: "a rep told me to wait", "an agent called me".
 PAST_NARRATION = frozenset(
     {"was", "were", "said", "told", "helped", "promised", "gave", "hung", "sent", "refused", "explained",
@@ -175,28 +178,15 @@ class Reading:
     bare: bool = False  # the message is nothing but a person word and filler: "AGENT. NOW.", "operator please"
 
 
-def edit_distance(a: str, b: str) -> int:
-    """Optimal-string-alignment distance: insertions, deletions, substitutions and adjacent swaps."""
-    previous2: list[int] = []
-    previous = list(range(len(b) + 1))
-    for i in range(1, len(a) + 1):
-        current = [i] + [0] * len(b)
-        for j in range(1, len(b) + 1):
-            cost = 0 if a[i - 1] == b[j - 1] else 1
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
-            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
-                current[j] = min(current[j], previous2[j - 2] + 1)
-        previous2, previous = previous, current
-    return previous[len(b)]
-
-
 def _near(word: str, vocabulary: frozenset[str], min_length: int) -> bool:
     """`word` is in `vocabulary` or one edit from a long-enough entry (two edits for long words)."""
     if word in vocabulary:
         return True
     tolerance = 2 if len(word) >= 9 else 1 if len(word) >= min_length else 0
     return tolerance > 0 and any(
-        len(entry) >= min_length and abs(len(word) - len(entry)) <= tolerance and edit_distance(word, entry) <= tolerance
+        len(entry) >= min_length
+        and abs(len(word) - len(entry)) <= tolerance
+        and edit_distance(word, entry) <= tolerance
         for entry in vocabulary
     )
 
@@ -269,7 +259,10 @@ def _is_negated(before: list[str], after: list[str]) -> bool:
 
 def _is_reported(before: list[str], after: list[str]) -> bool:
     # "my neighbour told me that a real person...", "she said a manager would...": someone else's words.
-    if any(before[k : k + 2] in (["told", "me"], ["told", "us"], ["said", "that"], ["says", "that"]) for k in range(len(before))):
+    if any(
+        before[k : k + 2] in (["told", "me"], ["told", "us"], ["said", "that"], ["says", "that"])
+        for k in range(len(before))
+    ):
         return True
     for k, word in enumerate(before):
         if word in TALKED and not (k > 0 and before[k - 1] in {"be", "to", "get", "been"}):
@@ -324,7 +317,7 @@ def find_mentions(text: str) -> list[Mention]:
                 continue
             role = _role(words, i)
             if role in ("negated", "reported", "identity"):
-                phrase = _shorten(text[start:clause_end])
+                phrase = shorten(text[start:clause_end])
             else:
                 phrase = text[tokens[max(0, i - _PHRASE_LEAD)][1] : end]
             mentions.append(Mention(word, role, phrase))
@@ -343,7 +336,7 @@ def _department_requests(text: str, start: int, end: int) -> list[Mention]:
             continue
         before = [t[0].lower() for t in _tokens(text, start, match.start())][-_LOOKBEHIND:]
         if _is_negated(before, []):
-            found.append(Mention(match.group(0), "negated", _shorten(text[start:end])))
+            found.append(Mention(match.group(0), "negated", shorten(text[start:end])))
         else:
             found.append(Mention(match.group(0), "asks", " ".join(text[handover.start() : match.end()].split())))
     return found
@@ -375,13 +368,15 @@ def read_request(text: str) -> Reading:
     if wanted:
         asking = [m for m in wanted if m.role == "asks"]
         bare = is_bare_request(text)
-        return Reading(False, None, bool(asking) or bare, (asking or wanted)[0].phrase if not bare else _shorten(text), bare)
+        return Reading(
+            False, None, bool(asking) or bare, (asking or wanted)[0].phrase if not bare else shorten(text), bare
+        )
     if mentions:
         return Reading(True, mentions[0].role, False, mentions[0].phrase)
     farewell = FAREWELL.search(text)
     if farewell:
         return Reading(True, "farewell", False, farewell.group(0))
-    return Reading(False, None, False, _shorten(text))
+    return Reading(False, None, False, shorten(text))
 
 
 def decide(probability: float, reading: Reading, thresholds: ExplicitRequestThresholds) -> bool:
@@ -392,11 +387,6 @@ def decide(probability: float, reading: Reading, thresholds: ExplicitRequestThre
         return True
     needed = min(thresholds.threshold, thresholds.with_phrase) if reading.asks else thresholds.threshold
     return probability >= needed
-
-
-def _shorten(text: str, limit: int = 80) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 _VETO_WORDS = {
@@ -428,11 +418,17 @@ class ExplicitRequestDetector:
             reason = f"Asked for a person in {languages.load_languages()[code].name}: '{phrase}'"
             return Signal(self.name, 1.0, thresholds.threshold, True, reason, {"phrase": phrase, "language": code})
         offer = conversation.last_bot_turn
-        if offer is not None and offer.offers_person and languages.is_affirmative(
-            analysis.text, tuple(dict.fromkeys(("en", *self.spoken, analysis.language or "en")))
+        if (
+            offer is not None
+            and offer.offers_person
+            and languages.is_affirmative(
+                analysis.text, tuple(dict.fromkeys(("en", *self.spoken, analysis.language or "en")))
+            )
         ):
-            reason = f"Said yes to the bot's offer of a person: '{_shorten(analysis.text)}'"
-            return Signal(self.name, 1.0, thresholds.threshold, True, reason, {"phrase": analysis.text, "accepted_offer": True})
+            reason = f"Said yes to the bot's offer of a person: '{shorten(analysis.text)}'"
+            return Signal(
+                self.name, 1.0, thresholds.threshold, True, reason, {"phrase": analysis.text, "accepted_offer": True}
+            )
         # The whole message, then each sentence: a request after a problem statement must not be diluted by it.
         candidates = [(analysis.text, float(analysis.human_request))]
         candidates += [(sentence.text, float(sentence.human_request)) for sentence in analysis.sentences]
@@ -448,7 +444,9 @@ class ExplicitRequestDetector:
             reason = f"Asked for a person: '{reading.phrase}'"
         elif reading.vetoed:
             evidence["vetoed"] = reading.why
-            reason = f"Mentions a person but does not ask for one ({_VETO_WORDS[reading.why or '']}: '{reading.phrase}')"
+            reason = (
+                f"Mentions a person but does not ask for one ({_VETO_WORDS[reading.why or '']}: '{reading.phrase}')"
+            )
         else:
             best = max(p for _, p, _ in judged)
             reason = f"No request for a person ({best:.2f} < {threshold:.2f})"

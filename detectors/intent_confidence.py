@@ -18,9 +18,11 @@ nor break it (`asks_something`).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Sequence
+from typing import Literal
 
+from detectors.text import shorten
 from detectors.thresholds import IntentConfidenceThresholds
 from detectors.types import Conversation, Signal
 from models.analysis import TurnAnalysis
@@ -126,7 +128,7 @@ class IntentConfidenceDetector:
         score = min(1.0, streak / needed)
         newest = conversation.customer_turns[-1] if conversation.customer_turns else None
         fired = streak >= needed and newest is not None and asks_something(newest.text)
-        recent = list(zip(analysed, verdicts))[-max(needed, 1) :]
+        recent = list(zip(analysed, verdicts, strict=False))[-max(needed, 1) :]
         evidence: dict[str, object] = {
             "streak": streak,
             "needed": needed,
@@ -150,7 +152,7 @@ def describe(verdicts: Sequence[TurnVerdict], texts: Sequence[str], streak: int)
     if not verdicts:
         return "No analysed customer message yet"
     last = verdicts[-1]
-    quote = _quote(texts[-1])
+    quote = repr(shorten(texts[-1]))
     if last.cause is None:
         return f"Understood the latest message (top intent {last.top:.2f}, out of scope {last.out_of_scope:.2f})"
     times = _TIMES.get(streak, f"{streak} times")
@@ -160,8 +162,3 @@ def describe(verdicts: Sequence[TurnVerdict], texts: Sequence[str], streak: int)
         "torn": f"margin {last.margin:.2f}",
     }[last.cause]
     return f"{_CAUSE_WORDS[last.cause]} {times} in a row ({detail}): {quote}"
-
-
-def _quote(text: str, limit: int = 80) -> str:
-    text = " ".join(text.split())
-    return repr(text if len(text) <= limit else text[: limit - 1] + "…")

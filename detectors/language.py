@@ -12,7 +12,7 @@ nothing, and an English message with one "gracias" in it stays English.
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 from detectors.languages import LanguageData, load_languages
 from detectors.thresholds import LanguageThresholds

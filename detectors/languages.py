@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Mapping
 
 import yaml
 
@@ -25,8 +25,34 @@ LANGUAGES_PATH = Path(__file__).resolve().parent / "data" / "languages.yaml"
 _NOT_A_WORD = re.compile(r"[^\w]+")
 AFFIRMATIVE_MAX_WORDS = 6  # "yes please, go ahead and connect me" is a yes; a longer message is something else
 # After a yes, these turn it into something else: "sure, but not now", "ok but where is my order", "sí, pero no".
-_BUT = frozenset({"but", "not", "no", "nope", "later", "first", "wait", "where", "what", "how", "when", "why", "pero",
-                  "mais", "pas", "aber", "nicht", "ma", "maar", "niet", "mas", "nao", "nein", "non"})
+_BUT = frozenset(
+    {
+        "but",
+        "not",
+        "no",
+        "nope",
+        "later",
+        "first",
+        "wait",
+        "where",
+        "what",
+        "how",
+        "when",
+        "why",
+        "pero",
+        "mais",
+        "pas",
+        "aber",
+        "nicht",
+        "ma",
+        "maar",
+        "niet",
+        "mas",
+        "nao",
+        "nein",
+        "non",
+    }
+)
 
 
 class LanguageDataError(ValueError):
@@ -59,7 +85,7 @@ def normalise(text: str) -> str:
 @lru_cache(maxsize=4)
 def load_languages(path: Path = LANGUAGES_PATH) -> dict[str, LanguageData]:
     """Every language in the file, by code; English holds only the affirmatives the bot's offers accept."""
-    data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    data = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     if not isinstance(data, dict):
         raise LanguageDataError(f"{path}: expected a mapping from language codes to their data")
     languages = {}

@@ -37,17 +37,17 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, NamedTuple, Sequence
+from typing import NamedTuple
 
 import numpy as np
 
+from detectors.text import shorten
 from detectors.thresholds import PatternSimilarityThresholds
 from detectors.types import Conversation, Signal
 from models.encoder import Encoder
-
-
 
 
 class SeedFileError(ValueError):
@@ -203,22 +203,25 @@ class PatternSimilarityDetector:
             evidence.update(case_type=case.name, case_label=label, case_probability=round(case.probability, 4))
             if case.probability >= thresholds.case_type:
                 # A case type goes to a person at its first mention: one message is enough.
-                evidence.update(sentence=case.sentence, example=case.example, example_similarity=round(case.similarity, 4))
-                reason = f"Looks like a case about {label}: '{_shorten(case.sentence)}'"
+                evidence.update(
+                    sentence=case.sentence, example=case.example, example_similarity=round(case.similarity, 4)
+                )
+                reason = f"Looks like a case about {label}: '{shorten(case.sentence, 100)}'"
                 return Signal(self.name, case.probability, thresholds.case_type, True, reason, evidence)
         match = self.bank.most_similar(conversation_vector([analysis.embedding for analysis in window]))
         if match is None:
             if case is not None:
-                return Signal(self.name, case.probability, thresholds.case_type, False,
-                              f"Closest case type: {evidence['case_label']} ({case.probability:.2f})", evidence)
+                return Signal(
+                    self.name,
+                    case.probability,
+                    thresholds.case_type,
+                    False,
+                    f"Closest case type: {evidence['case_label']} ({case.probability:.2f})",
+                    evidence,
+                )
             return Signal(self.name, 0.0, thresholds.threshold, False, "No past escalations to compare with.", evidence)
         score = similarity_score(match.similarity)
         evidence.update(match_id=match.id, summary=match.summary, similarity=round(match.similarity, 4))
         fired = should_fire(score, len(window), thresholds)
         reason = f"{'Resembles' if fired else 'Closest to'} a past escalation ({score:.2f}): {match.summary}"
         return Signal(self.name, score, thresholds.threshold, fired, reason, evidence)
-
-
-def _shorten(text: str, limit: int = 100) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"

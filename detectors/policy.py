@@ -19,8 +19,8 @@ order there are no ties: detectors outside the list come after it, in the order 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
-from typing import Sequence
 
 from detectors.thresholds import Thresholds
 from detectors.types import Decision, Signal

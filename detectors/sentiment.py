@@ -13,8 +13,9 @@ catches an outburst at once. The decision is a pure function of the negativity n
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Sequence
+from typing import Literal
 
 from detectors.thresholds import SentimentThresholds
 from detectors.types import Conversation, Signal
@@ -114,4 +115,3 @@ class SentimentDetector:
                 "smoothed": round(verdict.trend, 3),
             },
         )
-

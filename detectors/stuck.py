@@ -17,8 +17,8 @@ back, because the conversation it judges starts there.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -43,13 +43,17 @@ class TurnSigns:
     signs: tuple[str, ...]
 
 
-def turn_signs(history: Sequence[Turn], turn: Turn, thresholds: StuckThresholds, small_talk: frozenset[str]) -> TurnSigns:
+def turn_signs(
+    history: Sequence[Turn], turn: Turn, thresholds: StuckThresholds, small_talk: frozenset[str]
+) -> TurnSigns:
     """The signs of `turn`, a customer turn, given the turns before it."""
     analysis = turn.analysis
     assert analysis is not None
     found = [name for name, p in analysis.signs if p >= thresholds.sign]
     earlier = [t for t in history if t.role == "customer" and t.analysis is not None]
-    answered = {id(t) for t, nxt in zip(history, history[1:]) if t.role == "customer" and nxt.role == "bot"}
+    answered = {
+        id(t) for t, nxt in zip(history, history[1:], strict=False) if t.role == "customer" and nxt.role == "bot"
+    }
     similar = [
         float(np.dot(analysis.embedding, t.analysis.embedding))  # type: ignore[union-attr]
         for t in earlier
@@ -100,4 +104,3 @@ class StuckDetector:
             times = "once so far" if len(showing) == 1 else f"{len(showing)} times so far"
             reason = f"The bot is not helping: the customer {what} ({times})"
         return Signal(self.name, min(1.0, len(showing) / needed), 1.0, fired, reason, evidence)
-

@@ -58,7 +58,10 @@ class PatternSimilarityThresholds(_Section):
     threshold: float = Field(0.725, ge=0, le=1, description="Fire when similarity to a past escalation reaches this.")
     # models.example_classes' score: 0.75 = closer to the case's examples than to ordinary messages by 0.055 cosine.
     case_type: float = Field(
-        0.75, ge=0, le=1, description="Fire at once when the message's closeness to one of the deployment's case types reaches this."
+        0.75,
+        ge=0,
+        le=1,
+        description="Fire at once when the message's closeness to one of the deployment's case types reaches this.",
     )
     window: int = Field(3, ge=1, description="Recent customer turns compared with the bank.")
     min_turns: int = Field(2, ge=1, description="Customer turns needed in the window before it can fire.")
@@ -72,7 +75,9 @@ class PatternSimilarityThresholds(_Section):
 
 class StuckThresholds(_Section):
     sign: float = Field(0.75, ge=0, le=1, description="A customer turn shows a sign when P(sign) reaches this.")
-    restated: float = Field(0.8, ge=0, le=1, description="Similarity to an earlier customer turn that counts as a restatement.")
+    restated: float = Field(
+        0.8, ge=0, le=1, description="Similarity to an earlier customer turn that counts as a restatement."
+    )
     signs: int = Field(2, ge=1, description="Signs that the bot is not helping before it fires.")
 
 
@@ -80,7 +85,9 @@ class LanguageThresholds(_Section):
     # Measured on the store's train and dev turns: at 0.6 no English turn (of 1,089) counts as another language,
     # and 59 of the 69 turns of the other-language conversations do (the rest are in English).
     confidence: float = Field(0.6, ge=0, le=1, description="How sure the language guess must be to count.")
-    consecutive: int = Field(2, ge=1, description="Messages in a row in a language the bot does not speak before it fires.")
+    consecutive: int = Field(
+        2, ge=1, description="Messages in a row in a language the bot does not speak before it fires."
+    )
 
 
 class Thresholds(BaseModel):

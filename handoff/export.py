@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 from sqlalchemy import select
 
-from detectors.tuning.conversations import Expected, LabelledConversation, ScriptTurn, write_conversations
+from detectors.tuning.conversations import (
+    Expected,
+    LabelledConversation,
+    ScriptTurn,
+    write_conversations,
+)
 from handoff.records import TicketRow
 from handoff.store import ConversationStore
 
@@ -20,7 +25,7 @@ def export_verdicts(store: ConversationStore, since: date, out: Path) -> int:
     Each conversation runs up to the handoff. 'Needed' becomes an expected escalation at the customer turn where it
     happened, with the trigger that fired; 'not needed' becomes a conversation that should not have escalated.
     """
-    start = datetime.combine(since, time.min, tzinfo=timezone.utc)
+    start = datetime.combine(since, time.min, tzinfo=UTC)
     with store.session() as session:
         tickets = session.scalars(
             select(TicketRow)
@@ -34,10 +39,6 @@ def export_verdicts(store: ConversationStore, since: date, out: Path) -> int:
         customer_turns = sum(1 for t in turns if t.role == "customer")
         if customer_turns == 0:
             continue
-        expected = (
-            Expected(True, customer_turns, ticket.trigger)
-            if ticket.needed
-            else Expected(False, None, None)
-        )
+        expected = Expected(True, customer_turns, ticket.trigger) if ticket.needed else Expected(False, None, None)
         items.append(LabelledConversation(f"ticket-{ticket.id}", turns, expected))
     return write_conversations(out, items)

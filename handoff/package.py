@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
+from detectors.records import BotReplyRecord, TurnScores
 from detectors.types import Decision
 from handoff.store import ConversationInfo, StoredMessage
 
@@ -48,7 +50,7 @@ def build_package(
 ) -> dict[str, Any]:
     """Assemble the package from the stored transcript (with each turn's scores) and the decision."""
     primary = decision.primary
-    customer_turns = [m for m in messages if m.sender == "customer"]
+    scored = [(m.seq, TurnScores.from_json(m.analysis)) for m in messages if m.sender == "customer" and m.analysis]
     return {
         "schema_version": SCHEMA_VERSION,
         "conversation_id": conversation.id,
@@ -72,45 +74,43 @@ def build_package(
             {"seq": m.seq, "sender": m.sender, "author": m.author, "text": m.text, "ts": m.created_at.isoformat()}
             for m in messages
         ],
-        "turn_scores": [
-            {"seq": m.seq, **_scores(m.analysis)} for m in customer_turns if m.analysis is not None
-        ],
-        "sentiment_trajectory": [
-            round(float(m.analysis["negative"]), 4) for m in customer_turns if m.analysis and "negative" in m.analysis
-        ],
+        "turn_scores": [{"seq": seq, **_scores(scores)} for seq, scores in scored],
+        "sentiment_trajectory": [scores.upset for _, scores in scored],
         "bot_attempts": [
-            {
-                "seq": m.seq,
-                "text": m.text,
-                "intent": (m.analysis or {}).get("intent"),
-                "confidence": (m.analysis or {}).get("confidence"),
-            }
-            for m in messages
-            if m.sender == "bot" and m.analysis is not None
+            {"seq": m.seq, "text": m.text, "intent": said.intent, "confidence": said.confidence}
+            for m, said in (
+                (m, BotReplyRecord.from_json(m.analysis)) for m in messages if m.sender == "bot" and m.analysis
+            )
         ],
     }
 
 
-def _scores(analysis: dict[str, Any]) -> dict[str, Any]:
-    signals = analysis.get("signals", {})
+def _scores(scores: TurnScores) -> dict[str, Any]:
     return {
-        "negative": analysis.get("negative"),
-        "human_request": analysis.get("human_request"),
-        "out_of_scope": analysis.get("out_of_scope"),
-        "top_intent": (analysis.get("intents") or [[None, None]])[0],
-        "detectors": {name: {"score": s.get("score"), "threshold": s.get("threshold"), "fired": s.get("fired")}
-                      for name, s in signals.items()},
+        "negative": scores.negative,
+        "frustration": scores.frustration,
+        "human_request": scores.human_request,
+        "out_of_scope": scores.out_of_scope,
+        "top_intent": list(scores.intents[0]) if scores.intents else [None, None],
+        "language": scores.language,
+        "detectors": {
+            name: {"score": s.score, "threshold": s.threshold, "fired": s.fired} for name, s in scores.signals.items()
+        },
     }
 
 
 def latest_topic_intent(messages: Sequence[StoredMessage]) -> str | None:
     """The last intent the bot answered with, the best guess of what the chat is about."""
     for message in reversed(messages):
-        intent = (message.analysis or {}).get("intent") if message.sender == "bot" else None
+        intent = BotReplyRecord.from_json(message.analysis).intent if message.sender == "bot" else None
         if intent:
             return intent
     for message in reversed(messages):
-        intents = (message.analysis or {}).get("intents") if message.sender == "customer" else None
-        if intents:
-            return intents[0][0]
+        top = (
+            TurnScores.from_json(message.analysis).top_intent
+            if message.sender == "customer" and message.analysis
+            else None
+        )
+        if top:
+            return top
     return None

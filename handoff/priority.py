@@ -13,10 +13,12 @@ so "I'm not sure, but I think I was hacked" still counts. Erring towards urgent 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from enum import StrEnum
-from typing import Mapping, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from detectors.text import NEGATIONS
 
 
 class Priority(StrEnum):
@@ -35,6 +37,14 @@ class Priority(StrEnum):
 
 
 _LEVELS = (Priority.LOW, Priority.NORMAL, Priority.HIGH, Priority.URGENT)
+# Most urgent first: the order of the queue and of the SLA table.
+PRIORITIES: tuple[str, ...] = tuple(level.value for level in reversed(_LEVELS))
+
+
+def raise_priority(priority: str) -> str:
+    """One step more urgent (urgent stays urgent)."""
+    return Priority(priority).raised().value
+
 
 DEFAULT_URGENT_KEYWORDS: dict[str, tuple[str, ...]] = {
     "Security/fraud": (
@@ -171,13 +181,12 @@ def urgent_wording(texts: Sequence[str], keywords: Mapping[str, Sequence[str]]) 
     return found
 
 
-_NEGATORS = frozenset({"not", "no", "never", "without", "nothing", "nor"})
 _WORDS = re.compile(r"[a-z']+")
 
 
 def _negated(text: str, start: int) -> bool:
     before = _WORDS.findall(text[:start].casefold())[-2:]
-    return any(word in _NEGATORS or word.endswith("n't") for word in before)
+    return any(word in NEGATIONS or word.endswith("n't") for word in before)
 
 
 def _phrase_pattern(phrase: str) -> re.Pattern[str]:

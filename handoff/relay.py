@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any, AsyncIterator, Protocol
+from typing import Any, Protocol
 
 Event = dict[str, Any]
 # Told to a subscriber that fell behind: its backlog was dropped, so it must re-read from the store.

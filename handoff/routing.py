@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
-from typing import Iterable, Sequence
 from zoneinfo import ZoneInfo
 
 from handoff.agents import Agent
-from handoff.config import PRIORITIES, BusinessHours
+from handoff.config import BusinessHours
+from handoff.priority import PRIORITIES
 
 PRIORITY_RANK = {name: rank for rank, name in enumerate(PRIORITIES)}
 
@@ -31,17 +32,14 @@ def queue_order(waiting: Iterable[Waiting]) -> list[Waiting]:
     return sorted(waiting, key=lambda w: (PRIORITY_RANK.get(w.priority, len(PRIORITIES)), w.queued_at, w.ticket_id))
 
 
-def raise_priority(priority: str) -> str:
-    """One step more urgent (urgent stays urgent)."""
-    return PRIORITIES[max(0, PRIORITY_RANK[priority] - 1)]
-
-
 def available(agents: Iterable[Agent], loads: dict[str, int]) -> list[Agent]:
     """Online agents with room for one more chat."""
     return [a for a in agents if a.status == "online" and loads.get(a.id, 0) < a.max_chats]
 
 
-def best_agent(chat: Waiting, agents: Sequence[Agent], loads: dict[str, int], exclude: Iterable[str] = ()) -> Agent | None:
+def best_agent(
+    chat: Waiting, agents: Sequence[Agent], loads: dict[str, int], exclude: Iterable[str] = ()
+) -> Agent | None:
     """Skill match first (the chat's team, then the skills it needs), then the least loaded; ties go to the lowest id."""
     skipped = set(exclude) | set(chat.declined_by)
     candidates = [a for a in available(agents, loads) if a.id not in skipped]

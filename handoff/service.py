@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import weakref
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Awaitable, Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from sqlalchemy import select
@@ -23,16 +23,23 @@ from sqlalchemy import select
 from detectors.language import language_name
 from detectors.languages import load_languages
 from detectors.pattern_similarity import EscalationBank, conversation_vector
+from detectors.records import TurnScores
 from detectors.types import Decision, Turn
 from handoff.agents import Agent, AgentDirectory
 from handoff.config import HandoffSettings
-from handoff.entities import Entity, EntityExtractor
+from handoff.entities import EMAIL, Entity, EntityExtractor
+from handoff.errors import InvalidRequest
 from handoff.ownership import Owner
 from handoff.package import build_package, case_of, language_of, latest_topic_intent
-from handoff.priority import Priority, PriorityRules, assign_priority
+from handoff.priority import Priority, assign_priority, raise_priority
 from handoff.records import BankEntryRow, utcnow
 from handoff.relay import EventRelay, conversation_topic
-from handoff.routing import best_agent, estimated_wait_s, queue_order, raise_priority, within_business_hours
+from handoff.routing import (
+    best_agent,
+    estimated_wait_s,
+    queue_order,
+    within_business_hours,
+)
 from handoff.store import ConversationStore, StoredMessage
 from handoff.summary import summarize
 from handoff.tickets import NewTicket, TicketConflict, TicketInfo, Tickets
@@ -41,7 +48,6 @@ logger = logging.getLogger(__name__)
 
 AGENTS_TOPIC = "agents"
 SUPERVISORS_TOPIC = "supervisors"
-EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 
 QUEUED_NOTICE = "I'm passing you to a member of our team. They will see everything we've discussed, so you won't need to repeat yourself."
 OFFLINE_NOTICE = (
@@ -64,7 +70,8 @@ def entity_list(mentions: Sequence[Entity]) -> list[dict[str, Any]]:
     grouped: dict[tuple[str, str], dict[str, Any]] = {}
     for mention in mentions:
         entry = grouped.setdefault(
-            mention.key, {"type": mention.type, "text": mention.text, "value": mention.value or mention.text, "messages": []}
+            mention.key,
+            {"type": mention.type, "text": mention.text, "value": mention.value or mention.text, "messages": []},
         )
         if mention.message not in entry["messages"]:
             entry["messages"].append(mention.message)
@@ -98,6 +105,19 @@ async def woken_or_elapsed(event: asyncio.Event, seconds: float) -> None:
         pass
 
 
+@dataclass(frozen=True, slots=True)
+class HandoffDeployment:
+    """What the handoff needs from the deployment: how to read entities, the bank of past escalations (grown by the
+    agents' verdicts) and a way to embed texts for it, each intent's topic (for team routing), and the priority each
+    case type gets."""
+
+    extractor: EntityExtractor
+    bank: EscalationBank
+    embed: Embed
+    intent_topics: Mapping[str, str] = field(default_factory=dict)
+    case_priorities: Mapping[str, str] = field(default_factory=dict)
+
+
 class HandoffService:
     def __init__(
         self,
@@ -105,24 +125,19 @@ class HandoffService:
         relay: EventRelay,
         settings: HandoffSettings,
         agents: AgentDirectory,
-        extractor: EntityExtractor,
-        priority_rules: PriorityRules,
-        bank: EscalationBank,
-        embed: Embed,
-        intent_topics: dict[str, str],
-        case_priorities: Mapping[str, str] | None = None,
+        deployment: HandoffDeployment,
     ) -> None:
         self.store = store
         self.relay = relay
         self.settings = settings
         self.agents = agents
         self.tickets = Tickets(store)
-        self.extractor = extractor
-        self.priority_rules = priority_rules
-        self.bank = bank
-        self.embed = embed
-        self.intent_topics = intent_topics
-        self.case_priorities = dict(case_priorities or {})  # case type name -> the level the deployment gives it
+        self.extractor = deployment.extractor
+        self.priority_rules = settings.priority
+        self.bank = deployment.bank
+        self.embed = deployment.embed
+        self.intent_topics = dict(deployment.intent_topics)
+        self.case_priorities = dict(deployment.case_priorities)  # case type name -> the level the deployment gives it
         self.wake = asyncio.Event()  # nudges the dispatcher when something changed
         self._return_listeners: list[Callable[[str], None]] = []
         self._told_wait: dict[str, tuple[int, int]] = {}
@@ -211,7 +226,9 @@ class HandoffService:
 
     async def reply(self, ticket_id: int, agent: Agent, text: str) -> StoredMessage:
         ticket = await self._held(ticket_id, agent)
-        message = await asyncio.to_thread(self.store.add_message, ticket.conversation_id, "agent", text, agent.display_name)
+        message = await asyncio.to_thread(
+            self.store.add_message, ticket.conversation_id, "agent", text, agent.display_name
+        )
         if ticket.first_response_at is None:
             await asyncio.to_thread(self.tickets.record_first_response, ticket_id)
         await self.relay.publish(conversation_topic(ticket.conversation_id), message.to_frame())
@@ -223,17 +240,30 @@ class HandoffService:
 
     async def note(self, ticket_id: int, agent: Agent, text: str) -> None:
         """An internal note: stored on the ticket and shown to agents, never sent to the customer."""
-        await asyncio.to_thread(self.tickets.add_event, ticket_id, "note", agent.id, {"text": text, "author": agent.display_name})
-        await self.relay.publish(AGENTS_TOPIC, {"type": "note", "ticket_id": ticket_id, "author": agent.display_name, "text": text})
+        await asyncio.to_thread(
+            self.tickets.add_event, ticket_id, "note", agent.id, {"text": text, "author": agent.display_name}
+        )
+        await self.relay.publish(
+            AGENTS_TOPIC, {"type": "note", "ticket_id": ticket_id, "author": agent.display_name, "text": text}
+        )
 
-    async def transfer_to_agent(self, ticket_id: int, agent: Agent, target_id: str, note: str, kind: str = "transfer_agent") -> TicketInfo:
+    async def transfer_to_agent(
+        self, ticket_id: int, agent: Agent, target_id: str, note: str, kind: str = "transfer_agent"
+    ) -> TicketInfo:
         target = await asyncio.to_thread(self.agents.get, target_id)
         if target.id == agent.id:
             raise TicketConflict("a chat cannot be transferred to the agent who holds it")
-        ticket = await asyncio.to_thread(self.tickets.reassign, ticket_id, agent.id, target.id, target.display_name, note, kind)
+        ticket = await asyncio.to_thread(
+            self.tickets.reassign, ticket_id, agent.id, target.id, target.display_name, note, kind
+        )
         await self.publish_state(ticket.conversation_id)
-        await self._system_message(ticket.conversation_id, f"{target.display_name} is taking over from {agent.display_name}.")
-        await self.relay.publish(agent_topic(target.id), {"type": "assigned", "ticket": ticket.summary(), "note": note, "from": agent.display_name})
+        await self._system_message(
+            ticket.conversation_id, f"{target.display_name} is taking over from {agent.display_name}."
+        )
+        await self.relay.publish(
+            agent_topic(target.id),
+            {"type": "assigned", "ticket": ticket.summary(), "note": note, "from": agent.display_name},
+        )
         await self._queue_changed("ticket_transferred", ticket)
         return ticket
 
@@ -250,7 +280,7 @@ class HandoffService:
     async def transfer_to_team(self, ticket_id: int, agent: Agent, team: str, note: str) -> TicketInfo:
         """Functional escalation: back to the queue, for the agents of another team."""
         if team not in self.settings.teams:
-            raise ValueError(f"unknown team {team!r}; teams: {', '.join(self.settings.teams)}")
+            raise InvalidRequest(f"unknown team {team!r}; teams: {', '.join(self.settings.teams or {})}")
         ticket = await asyncio.to_thread(self.tickets.requeue, ticket_id, agent.id, team, note)
         await self.publish_state(ticket.conversation_id)
         await self._system_message(ticket.conversation_id, f"{agent.display_name} is passing you to our {team} team.")
@@ -262,21 +292,39 @@ class HandoffService:
         self._return_listeners.append(listener)
 
     async def return_to_bot(self, ticket_id: int, agent: Agent) -> TicketInfo:
-        ticket = await asyncio.to_thread(self.tickets.close, ticket_id, agent.id, "returned", Owner.BOT,
-                                         f"{agent.display_name} handed the chat back to the bot")
+        ticket = await asyncio.to_thread(
+            self.tickets.close,
+            ticket_id,
+            agent.id,
+            "returned",
+            Owner.BOT,
+            f"{agent.display_name} handed the chat back to the bot",
+        )
         for listener in self._return_listeners:
             listener(ticket.conversation_id)
         await self.publish_state(ticket.conversation_id)
-        await self._system_message(ticket.conversation_id, "You're back with the assistant. Ask away, or ask for a person any time.")
+        await self._system_message(
+            ticket.conversation_id, "You're back with the assistant. Ask away, or ask for a person any time."
+        )
         await self._queue_changed("ticket_closed", ticket)
         return ticket
 
     async def resolve(self, ticket_id: int, agent: Agent, needed: bool, comment: str | None) -> TicketInfo:
         """Close the chat with the agent's verdict. 'Needed' teaches the pattern bank; 'not needed' is a false escalation."""
-        ticket = await asyncio.to_thread(self.tickets.close, ticket_id, agent.id, "resolved", Owner.CLOSED,
-                                         f"Resolved by {agent.display_name}", needed, comment)
+        ticket = await asyncio.to_thread(
+            self.tickets.close,
+            ticket_id,
+            agent.id,
+            "resolved",
+            Owner.CLOSED,
+            f"Resolved by {agent.display_name}",
+            needed,
+            comment,
+        )
         await self.publish_state(ticket.conversation_id)
-        await self._system_message(ticket.conversation_id, "This chat has been resolved. Thanks for contacting us! Write again any time.")
+        await self._system_message(
+            ticket.conversation_id, "This chat has been resolved. Thanks for contacting us! Write again any time."
+        )
         if needed:
             await self._learn(ticket)
         await self._queue_changed("ticket_closed", ticket)
@@ -307,9 +355,15 @@ class HandoffService:
         now = utcnow()
         queued = await asyncio.to_thread(self.tickets.with_status, "queued")
         for ticket in queued:
-            if ticket.offered_to and ticket.offered_at and (now - ticket.offered_at).total_seconds() >= self.settings.offer_timeout_s:
+            if (
+                ticket.offered_to
+                and ticket.offered_at
+                and (now - ticket.offered_at).total_seconds() >= self.settings.offer_timeout_s
+            ):
                 await asyncio.to_thread(self.tickets.withdraw_offer, ticket.id, ticket.offered_to, "offer_expired")
-                await self.relay.publish(agent_topic(ticket.offered_to), {"type": "offer_withdrawn", "ticket_id": ticket.id})
+                await self.relay.publish(
+                    agent_topic(ticket.offered_to), {"type": "offer_withdrawn", "ticket_id": ticket.id}
+                )
         await self._offer_waiting()
         await self._watch_slas(now)
         await self._refresh_waits()
@@ -327,8 +381,10 @@ class HandoffService:
             if await asyncio.to_thread(self.tickets.offer, chat.ticket_id, agent.id):
                 busy.add(agent.id)
                 ticket = await asyncio.to_thread(self.tickets.get, chat.ticket_id)
-                await self.relay.publish(agent_topic(agent.id), {"type": "offer", "ticket": ticket.summary(),
-                                                                 "timeout_s": self.settings.offer_timeout_s})
+                await self.relay.publish(
+                    agent_topic(agent.id),
+                    {"type": "offer", "ticket": ticket.summary(), "timeout_s": self.settings.offer_timeout_s},
+                )
 
     async def _watch_slas(self, now: datetime) -> None:
         waiting = await asyncio.to_thread(self.tickets.with_status, "queued", "assigned")
@@ -342,7 +398,9 @@ class HandoffService:
             elif elapsed >= total * self.settings.sla_at_risk and not ticket.sla_at_risk:
                 raised = raise_priority(ticket.priority)
                 if await asyncio.to_thread(self.tickets.mark_at_risk, ticket.id, raised):
-                    await self.relay.publish(SUPERVISORS_TOPIC, {"type": "sla_at_risk", "ticket": ticket.summary(), "priority": raised})
+                    await self.relay.publish(
+                        SUPERVISORS_TOPIC, {"type": "sla_at_risk", "ticket": ticket.summary(), "priority": raised}
+                    )
 
     async def _refresh_waits(self) -> None:
         """Tell each waiting customer their new position and wait, when they changed."""
@@ -387,19 +445,32 @@ class HandoffService:
         embeddings = [t.analysis.embedding for t in history if t.role == "customer" and t.analysis is not None]
         vectors = np.stack(embeddings) if len(embeddings) == len(customer_texts) and embeddings else None
         entities = entity_list(self.extractor.extract(customer_texts))
-        negatives = [float(m.analysis["negative"]) for m in messages if m.sender == "customer" and m.analysis and "negative" in m.analysis]
+        negatives = [TurnScores.from_json(m.analysis).upset for m in messages if m.sender == "customer" and m.analysis]
         case = case_of(decision)
         case_level = (case["label"], Priority(self.case_priorities.get(case["name"], "normal"))) if case else None
         priority, reasons = assign_priority(
-            decision.trigger, max(negatives, default=0.0), customer_texts, info.customer, self.priority_rules, case_level
+            decision.trigger,
+            max(negatives, default=0.0),
+            customer_texts,
+            info.customer,
+            self.priority_rules,
+            case_level,
         )
-        level = str(getattr(priority, "value", priority))
+        level = priority.value
         team = self._team_for(latest_topic_intent(messages))
         code = language_of(decision)
         language = {"code": code, "name": language_name(code)} if code else None
         package = build_package(
-            info, messages, decision, summarize(customer_texts, vectors), entities, level, reasons, team,
-            language=language, required_skills=[f"lang:{code}"] if code else [],
+            info,
+            messages,
+            decision,
+            summarize(customer_texts, vectors),
+            entities,
+            level,
+            reasons,
+            team,
+            language=language,
+            required_skills=[f"lang:{code}"] if code else [],
         )
         return NewTicket(
             conversation_id=conversation_id,

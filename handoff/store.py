@@ -7,7 +7,7 @@ import hmac
 import secrets
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine, select, update
@@ -216,7 +216,9 @@ class ConversationStore:
         """(from, to, reason) for every change of owner, oldest first."""
         with self.session() as session:
             rows = session.scalars(
-                select(StateChangeRow).where(StateChangeRow.conversation_id == conversation_id).order_by(StateChangeRow.id)
+                select(StateChangeRow)
+                .where(StateChangeRow.conversation_id == conversation_id)
+                .order_by(StateChangeRow.id)
             )
             return [(r.from_state, r.to_state, r.reason) for r in rows]
 
@@ -256,7 +258,9 @@ def move_owner(
     if changed != 1:
         raise IllegalTransition(current, target)
     session.add(
-        StateChangeRow(conversation_id=conversation_id, from_state=current.value, to_state=new.value, reason=reason, actor=actor)
+        StateChangeRow(
+            conversation_id=conversation_id, from_state=current.value, to_state=new.value, reason=reason, actor=actor
+        )
     )
     session.expire(row)
     return current, new
@@ -290,4 +294,4 @@ def _message(row: MessageRow) -> StoredMessage:
 
 def _aware(moment: datetime) -> datetime:
     # SQLite hands back naive datetimes; every time we store is UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -9,18 +9,80 @@ are returned in the order the customer wrote them.
 from __future__ import annotations
 
 import re
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
+
+from detectors.text import shorten
 
 MAX_CHARS = 300
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\s*\n+\s*")
 _WORD = re.compile(r"[a-z0-9']+")
 _FILLER = frozenset(
-    "hi hello hey hiya yo there good morning afternoon evening ok okay k kk alright fine great cool nice sure yes "
-    "yeah yep yup no nope nah thanks thank you thx ty cheers please pls plz bye goodbye lol hmm um uh er oh ah well "
-    "so again very much a lot anyway right got it understood is are anyone anybody".split()
+    [
+        "hi",
+        "hello",
+        "hey",
+        "hiya",
+        "yo",
+        "there",
+        "good",
+        "morning",
+        "afternoon",
+        "evening",
+        "ok",
+        "okay",
+        "k",
+        "kk",
+        "alright",
+        "fine",
+        "great",
+        "cool",
+        "nice",
+        "sure",
+        "yes",
+        "yeah",
+        "yep",
+        "yup",
+        "no",
+        "nope",
+        "nah",
+        "thanks",
+        "thank",
+        "you",
+        "thx",
+        "ty",
+        "cheers",
+        "please",
+        "pls",
+        "plz",
+        "bye",
+        "goodbye",
+        "lol",
+        "hmm",
+        "um",
+        "uh",
+        "er",
+        "oh",
+        "ah",
+        "well",
+        "so",
+        "again",
+        "very",
+        "much",
+        "a",
+        "lot",
+        "anyway",
+        "right",
+        "got",
+        "it",
+        "understood",
+        "is",
+        "are",
+        "anyone",
+        "anybody",
+    ]
 )
 _PROBLEM = re.compile(
     r"\b(?:not|no longer|never|nothing|nobody|still|yet|wrong|broken|broke|damaged|defective|faulty|missing|lost|"
@@ -63,7 +125,7 @@ def summarize(
     if embeddings is not None and candidates:
         # Centrality among the turns that say something: "hi" and "thanks" must not pull the mean towards them.
         turns = sorted({turn for _, _, turn, _ in candidates})
-        central = dict(zip(turns, _centrality(np.asarray(embeddings)[turns])))
+        central = dict(zip(turns, _centrality(np.asarray(embeddings)[turns]), strict=False))
         candidates = [(score + float(central[turn]), order, turn, s) for score, order, turn, s in candidates]
 
     chosen: list[tuple[int, str]] = []
@@ -73,7 +135,7 @@ def summarize(
             break
         sentence = _with_stop(sentence)
         if not chosen and len(sentence) > max_chars:
-            sentence = _shorten(sentence, max_chars)
+            sentence = shorten(sentence, max_chars, at_word=True)
         if used + len(sentence) + len(chosen) > max_chars:  # len(chosen): the spaces between sentences
             continue
         chosen.append((order, sentence))
@@ -112,8 +174,3 @@ def _centrality(embeddings: np.ndarray) -> np.ndarray:
 
 def _with_stop(sentence: str) -> str:
     return sentence if sentence[-1] in ".!?…" else sentence + "."
-
-
-def _shorten(sentence: str, max_chars: int) -> str:
-    cut = sentence[: max_chars - 1].rsplit(" ", 1)[0] if " " in sentence[: max_chars - 1] else sentence[: max_chars - 1]
-    return cut.rstrip(",;: ") + "…"

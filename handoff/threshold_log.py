@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -15,9 +17,13 @@ class ThresholdLog:
     def __init__(self, store: ConversationStore, live: LiveThresholds) -> None:
         self.store = store
         self.live = live
+        self.changed = threading.Condition()  # notified after every apply that changed something
+        self.watching = threading.Event()  # set once a config-file watcher is running (escalator.app)
+        self.rejected = 0  # config-file changes refused as invalid since the start
 
-    def apply(self, actor: str, active: Thresholds | None = None, shadow: Thresholds | None = None,
-              clear_shadow: bool = False) -> list[dict[str, Any]]:
+    def apply(
+        self, actor: str, active: Thresholds | None = None, shadow: Thresholds | None = None, clear_shadow: bool = False
+    ) -> list[dict[str, Any]]:
         """Swap in new active and/or shadow thresholds, logging each real change; return the changes made."""
         changes = []
         if active is not None and active != self.live.current:
@@ -29,13 +35,33 @@ class ThresholdLog:
         with self.store.session() as session, session.begin():
             for target, old, new in changes:
                 session.add(ThresholdChangeRow(actor=actor, target=target, old=_dump(old), new=_dump(new)))
+        if changes:
+            with self.changed:
+                self.changed.notify_all()
         return [{"target": target, "old": _dump(old), "new": _dump(new)} for target, old, new in changes]
+
+    def reject(self) -> None:
+        """Count a change refused as invalid (the running thresholds stay), and wake whoever waits for news."""
+        with self.changed:
+            self.rejected += 1
+            self.changed.notify_all()
+
+    def wait_for(self, test: Callable[[ThresholdLog], bool], timeout: float) -> bool:
+        """Block until `test(self)` holds (checked after each change or refusal) or `timeout` seconds pass."""
+        with self.changed:
+            return self.changed.wait_for(lambda: test(self), timeout)
 
     def history(self, limit: int = 50) -> list[dict[str, Any]]:
         with self.store.session() as session:
             rows = session.scalars(select(ThresholdChangeRow).order_by(ThresholdChangeRow.id.desc()).limit(limit))
             return [
-                {"actor": r.actor, "target": r.target, "old": r.old, "new": r.new, "at": _aware(r.created_at).isoformat()}
+                {
+                    "actor": r.actor,
+                    "target": r.target,
+                    "old": r.old,
+                    "new": r.new,
+                    "at": _aware(r.created_at).isoformat(),
+                }
                 for r in rows
             ]
 

@@ -137,9 +137,18 @@ class Tickets:
                         .values(handoffs=ConversationRow.handoffs + 1)
                     )
                 else:
-                    move_owner(session, new.conversation_id, Owner.QUEUED, new.reason, f"detector:{new.trigger}",
-                               expected=Owner.BOT, count_handoff=True)
-                handoff_no = session.scalar(select(ConversationRow.handoffs).where(ConversationRow.id == new.conversation_id))
+                    move_owner(
+                        session,
+                        new.conversation_id,
+                        Owner.QUEUED,
+                        new.reason,
+                        f"detector:{new.trigger}",
+                        expected=Owner.BOT,
+                        count_handoff=True,
+                    )
+                handoff_no = session.scalar(
+                    select(ConversationRow.handoffs).where(ConversationRow.id == new.conversation_id)
+                )
                 now = utcnow()
                 row = TicketRow(
                     conversation_id=new.conversation_id,
@@ -156,8 +165,14 @@ class Tickets:
                 )
                 session.add(row)
                 session.flush()
-                session.add(TicketEventRow(ticket_id=row.id, kind="opened", actor=f"detector:{new.trigger}",
-                                           data={"reason": new.reason, "priority": new.priority, "team": new.team}))
+                session.add(
+                    TicketEventRow(
+                        ticket_id=row.id,
+                        kind="opened",
+                        actor=f"detector:{new.trigger}",
+                        data={"reason": new.reason, "priority": new.priority, "team": new.team},
+                    )
+                )
                 return _ticket(row), True
         except (IllegalTransition, IntegrityError):
             # Someone else opened it first (a concurrent detector, or a retry): hand back theirs.
@@ -170,7 +185,9 @@ class Tickets:
     def _open_offline(session, conversation_id: str) -> TicketRow | None:  # type: ignore[no-untyped-def]
         return session.scalars(
             select(TicketRow).where(
-                TicketRow.conversation_id == conversation_id, TicketRow.status == "offline", TicketRow.closed_at.is_(None)
+                TicketRow.conversation_id == conversation_id,
+                TicketRow.status == "offline",
+                TicketRow.closed_at.is_(None),
             )
         ).first()
 
@@ -207,7 +224,9 @@ class Tickets:
 
     def events(self, ticket_id: int) -> list[dict[str, Any]]:
         with self.store.session() as session:
-            rows = session.scalars(select(TicketEventRow).where(TicketEventRow.ticket_id == ticket_id).order_by(TicketEventRow.id))
+            rows = session.scalars(
+                select(TicketEventRow).where(TicketEventRow.ticket_id == ticket_id).order_by(TicketEventRow.id)
+            )
             return [
                 {"kind": r.kind, "actor": r.actor, "data": r.data, "at": _aware(r.created_at).isoformat()} for r in rows
             ]
@@ -234,7 +253,9 @@ class Tickets:
                 .values(offered_to=agent_id, offered_at=utcnow())
             ).rowcount
             if changed:
-                session.add(TicketEventRow(ticket_id=ticket_id, kind="offered", actor="router", data={"agent": agent_id}))
+                session.add(
+                    TicketEventRow(ticket_id=ticket_id, kind="offered", actor="router", data={"agent": agent_id})
+                )
             return bool(changed)
 
     def withdraw_offer(self, ticket_id: int, agent_id: str, kind: str = "declined") -> None:
@@ -257,13 +278,26 @@ class Tickets:
                 won = session.execute(
                     update(TicketRow)
                     .where(TicketRow.id == ticket_id, TicketRow.status == "queued")
-                    .values(status="assigned", assigned_agent=agent_id, assigned_at=utcnow(), offered_to=None, offered_at=None)
+                    .values(
+                        status="assigned",
+                        assigned_agent=agent_id,
+                        assigned_at=utcnow(),
+                        offered_to=None,
+                        offered_at=None,
+                    )
                     .execution_options(synchronize_session=False)
                 ).rowcount
                 if won != 1:
                     raise TicketConflict(f"ticket {ticket_id} is no longer waiting")
-                move_owner(session, row.conversation_id, Owner.AGENT, f"{agent_name} accepted", f"agent:{agent_id}",
-                           expected=Owner.QUEUED, agent_name=agent_name)
+                move_owner(
+                    session,
+                    row.conversation_id,
+                    Owner.AGENT,
+                    f"{agent_name} accepted",
+                    f"agent:{agent_id}",
+                    expected=Owner.QUEUED,
+                    agent_name=agent_name,
+                )
                 session.add(TicketEventRow(ticket_id=ticket_id, kind="accepted", actor=agent_id, data={}))
         except IllegalTransition:
             raise TicketConflict(f"ticket {ticket_id}'s conversation is not waiting for a person") from None
@@ -279,7 +313,9 @@ class Tickets:
 
     # Transfers and endings
 
-    def reassign(self, ticket_id: int, from_agent: str, to_agent: str, to_name: str, note: str, kind: str) -> TicketInfo:
+    def reassign(
+        self, ticket_id: int, from_agent: str, to_agent: str, to_name: str, note: str, kind: str
+    ) -> TicketInfo:
         """Hand an assigned chat straight to another agent (or a supervisor), keeping its package."""
         with self.store.session() as session, session.begin():
             row = self._assigned_to(session, ticket_id, from_agent)
@@ -287,30 +323,52 @@ class Tickets:
             session.execute(
                 update(ConversationRow).where(ConversationRow.id == row.conversation_id).values(agent_name=to_name)
             )
-            session.add(TicketEventRow(ticket_id=ticket_id, kind=kind, actor=from_agent, data={"to": to_agent, "note": note}))
+            session.add(
+                TicketEventRow(ticket_id=ticket_id, kind=kind, actor=from_agent, data={"to": to_agent, "note": note})
+            )
         return self.get(ticket_id)
 
     def requeue(self, ticket_id: int, from_agent: str, team: str, note: str) -> TicketInfo:
         """Transfer to a team: the chat goes back to the queue for that team, keeping its place and package."""
         with self.store.session() as session, session.begin():
             row = self._assigned_to(session, ticket_id, from_agent)
-            move_owner(session, row.conversation_id, Owner.QUEUED, f"Transferred to the {team} team", f"agent:{from_agent}",
-                       expected=Owner.AGENT)
+            move_owner(
+                session,
+                row.conversation_id,
+                Owner.QUEUED,
+                f"Transferred to the {team} team",
+                f"agent:{from_agent}",
+                expected=Owner.AGENT,
+            )
             row.status, row.team, row.assigned_agent, row.assigned_at = "queued", team, None, None
             row.declined_by = []
-            session.add(TicketEventRow(ticket_id=ticket_id, kind="transfer_team", actor=from_agent,
-                                       data={"to": team, "note": note}))
+            session.add(
+                TicketEventRow(
+                    ticket_id=ticket_id, kind="transfer_team", actor=from_agent, data={"to": team, "note": note}
+                )
+            )
         return self.get(ticket_id)
 
-    def close(self, ticket_id: int, agent_id: str, status: str, owner: Owner, reason: str,
-              needed: bool | None = None, comment: str | None = None) -> TicketInfo:
+    def close(
+        self,
+        ticket_id: int,
+        agent_id: str,
+        status: str,
+        owner: Owner,
+        reason: str,
+        needed: bool | None = None,
+        comment: str | None = None,
+    ) -> TicketInfo:
         """End the handoff: `returned` gives the chat back to the bot, `resolved` closes it with a verdict."""
         with self.store.session() as session, session.begin():
             row = self._assigned_to(session, ticket_id, agent_id)
             move_owner(session, row.conversation_id, owner, reason, f"agent:{agent_id}", expected=Owner.AGENT)
             row.status, row.closed_at, row.needed, row.verdict_comment = status, utcnow(), needed, comment
-            session.add(TicketEventRow(ticket_id=ticket_id, kind=status, actor=agent_id,
-                                       data={"needed": needed, "comment": comment}))
+            session.add(
+                TicketEventRow(
+                    ticket_id=ticket_id, kind=status, actor=agent_id, data={"needed": needed, "comment": comment}
+                )
+            )
         return self.get(ticket_id)
 
     def close_offline(self, ticket_id: int, agent_id: str, comment: str | None) -> TicketInfo:
@@ -321,7 +379,9 @@ class Tickets:
             if row.status != "offline" or row.closed_at is not None:
                 raise TicketConflict(f"ticket {ticket_id} is not an open offline ticket")
             row.closed_at, row.verdict_comment = utcnow(), comment
-            session.add(TicketEventRow(ticket_id=ticket_id, kind="offline_closed", actor=agent_id, data={"comment": comment}))
+            session.add(
+                TicketEventRow(ticket_id=ticket_id, kind="offline_closed", actor=agent_id, data={"comment": comment})
+            )
         return self.get(ticket_id)
 
     @staticmethod
@@ -357,18 +417,24 @@ class Tickets:
         with self.store.session() as session, session.begin():
             changed = session.execute(
                 update(TicketRow)
-                .where(TicketRow.id == ticket_id, TicketRow.sla_at_risk.is_(False), TicketRow.first_response_at.is_(None))
+                .where(
+                    TicketRow.id == ticket_id, TicketRow.sla_at_risk.is_(False), TicketRow.first_response_at.is_(None)
+                )
                 .values(sla_at_risk=True, priority=priority)
             ).rowcount
             if changed:
-                session.add(TicketEventRow(ticket_id=ticket_id, kind="sla_at_risk", actor="sla", data={"priority": priority}))
+                session.add(
+                    TicketEventRow(ticket_id=ticket_id, kind="sla_at_risk", actor="sla", data={"priority": priority})
+                )
             return bool(changed)
 
     def mark_breached(self, ticket_id: int) -> bool:
         with self.store.session() as session, session.begin():
             changed = session.execute(
                 update(TicketRow)
-                .where(TicketRow.id == ticket_id, TicketRow.sla_breached.is_(False), TicketRow.first_response_at.is_(None))
+                .where(
+                    TicketRow.id == ticket_id, TicketRow.sla_breached.is_(False), TicketRow.first_response_at.is_(None)
+                )
                 .values(sla_breached=True)
             ).rowcount
             if changed:
@@ -377,4 +443,6 @@ class Tickets:
 
     def count(self, *statuses: str) -> int:
         with self.store.session() as session:
-            return int(session.scalar(select(func.count()).select_from(TicketRow).where(TicketRow.status.in_(statuses))) or 0)
+            return int(
+                session.scalar(select(func.count()).select_from(TicketRow).where(TicketRow.status.in_(statuses))) or 0
+            )

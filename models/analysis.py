@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Protocol, Sequence
+from typing import Protocol
 
 import numpy as np
 
@@ -79,6 +80,15 @@ class TurnAnalysis:
         return dict(self.signs).get(name, 0.0)
 
 
+class TextAnalyzer(Protocol):
+    """What the rest of the service needs from the models: every head's reading of a batch of messages, and the
+    encoder behind it (for the few fixed texts embedded on their own, such as past escalations)."""
+
+    encoder: Encoder
+
+    def analyze(self, texts: Sequence[str]) -> list[TurnAnalysis]: ...
+
+
 class IntentRanker(Protocol):
     def rank(self, embeddings: np.ndarray, k: int = 3) -> list[Ranked]: ...
 
@@ -151,7 +161,7 @@ class Analyzer:
             )
             return self.analyze_embeddings(texts, embeddings, probabilities, sentences, spans)
         # Without a branch (an embedding-only encoder), each sentence costs a pass of its own.
-        pieces = [text[start:end] for text, text_spans in zip(texts, spans) for start, end in text_spans]
+        pieces = [text[start:end] for text, text_spans in zip(texts, spans, strict=False) for start, end in text_spans]
         vectors = self.encoder.encode([*texts, *pieces])
         embeddings, rest = vectors[: len(texts)], vectors[len(texts) :]
         sentences, used = [], 0
@@ -219,14 +229,16 @@ class Analyzer:
                     frustration=_frustration(frustration, i, heads.baseline, ranked[i], float(oos[i])),
                     sentences=tuple(
                         SentenceAnalysis(piece, vector, float(p))
-                        for piece, vector, p in zip(pieces[i][1:], vectors[i], requests)
+                        for piece, vector, p in zip(pieces[i][1:], vectors[i], requests, strict=False)
                     ),
                     cases=(
                         _case_scores(heads.cases, case_scores[rows], own_segments, [pieces[i][k] for k in telling])
                         if heads.cases is not None and case_scores is not None
                         else ()
                     ),
-                    signs=_strongest(heads.signs.classes, sign_scores[rows]) if heads.signs and sign_scores is not None else (),
+                    signs=_strongest(heads.signs.classes, sign_scores[rows])
+                    if heads.signs and sign_scores is not None
+                    else (),
                     language=languages[i].code,
                     language_confidence=languages[i].confidence,
                 )
@@ -243,7 +255,7 @@ class Analyzer:
             return [LanguageGuess(UNDETERMINED, 0.0)] * len(texts)
         return [
             languages.identify(text) if score >= LANGUAGE_CHECK_OUT_OF_SCOPE or not text.isascii() else ASSUMED_ENGLISH
-            for text, score in zip(texts, out_of_scope)
+            for text, score in zip(texts, out_of_scope, strict=False)
         ]
 
 

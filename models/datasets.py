@@ -145,7 +145,10 @@ def _read_tweeteval(folder: Path) -> Splits:
         texts, labels = _drop_final_empty(texts), _drop_final_empty(labels)
         if len(texts) != len(labels):
             raise DatasetFormatError(f"{folder.name}/{split}: {len(texts)} texts but {len(labels)} labels")
-        splits[split] = [(decode_literal_escapes(text).strip(), names[label.strip()]) for text, label in zip(texts, labels)]
+        splits[split] = [
+            (decode_literal_escapes(text).strip(), names[label.strip()])
+            for text, label in zip(texts, labels, strict=False)
+        ]
     return splits
 
 

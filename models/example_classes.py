@@ -23,8 +23,8 @@ can read: the closest example.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -69,7 +69,9 @@ class ExampleClasses:
         """(n, dim) unit embeddings -> (n, classes): closeness to each class's examples minus to ordinary messages."""
         x = np.atleast_2d(np.asarray(embeddings, np.float32))
         baseline = _nearest_mean(x @ self._ordinary.T, self.neighbours)
-        closeness = np.stack([_nearest_mean(x @ self._vectors[name].T, self.neighbours) for name in self.classes], axis=1)
+        closeness = np.stack(
+            [_nearest_mean(x @ self._vectors[name].T, self.neighbours) for name in self.classes], axis=1
+        )
         margins = closeness - baseline[:, None]
         return np.where(closeness >= MIN_SIMILARITY, margins, np.minimum(margins, 0.0))
 

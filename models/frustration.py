@@ -15,8 +15,8 @@ Two parts:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -73,7 +73,9 @@ class FrustrationBaseline:
         median = float(np.median(odds))
         names = np.asarray(intents)
         baselines = {
-            name: float((odds[names == name].sum() + SHRINK_EXAMPLES * median) / ((names == name).sum() + SHRINK_EXAMPLES))
+            name: float(
+                (odds[names == name].sum() + SHRINK_EXAMPLES * median) / ((names == name).sum() + SHRINK_EXAMPLES)
+            )
             for name in dict.fromkeys(intents)
         }
         return cls(baselines, median, reference)

@@ -30,9 +30,7 @@ class LinearHead:
         weights = np.asarray(weights, dtype=np.float32)
         bias = np.asarray(bias, dtype=np.float32)
         if weights.ndim != 2 or bias.shape != (weights.shape[0],) or len(classes) != weights.shape[0]:
-            raise HeadFormatError(
-                f"weights {weights.shape}, bias {bias.shape} and {len(classes)} classes do not agree"
-            )
+            raise HeadFormatError(f"weights {weights.shape}, bias {bias.shape} and {len(classes)} classes do not agree")
         self.weights = weights
         self.bias = bias
         self.classes = tuple(str(c) for c in classes)

@@ -8,8 +8,8 @@ tell, so the answer comes with lingua's confidence and callers decide how sure i
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 # The languages the shipped notices cover (detectors/data/languages.yaml), English first.
 DEFAULT_LANGUAGES: tuple[str, ...] = (

@@ -19,12 +19,17 @@ import logging
 import os
 import tempfile
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import onnxruntime
-from onnxruntime.capi.onnxruntime_pybind11_state import Fail, InvalidGraph, InvalidProtobuf
+from onnxruntime.capi.onnxruntime_pybind11_state import (
+    Fail,
+    InvalidGraph,
+    InvalidProtobuf,
+)
 
 from models.encoder import SentenceEncoder, digest_of
 from models.sentences import Span, pool_spans
@@ -48,7 +53,11 @@ class OnnxPass:
             export(encoder, branch, self.path)
         try:
             self._session = load_session(str(self.path), threads)
-        except (InvalidProtobuf, InvalidGraph, Fail):  # a damaged cached file (bad disk, a hand edit): export afresh, once
+        except (
+            InvalidProtobuf,
+            InvalidGraph,
+            Fail,
+        ):  # a damaged cached file (bad disk, a hand edit): export afresh, once
             self.path.unlink(missing_ok=True)
             export(encoder, branch, self.path)
             self._session = load_session(str(self.path), threads)

@@ -11,7 +11,7 @@ ever take the strongest sentence, so that lean can add evidence from a neighbour
 from __future__ import annotations
 
 import re
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

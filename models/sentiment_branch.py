@@ -85,7 +85,7 @@ class SentimentBranch(torch.nn.Module):
 
         with safe_open(str(path), framework="pt") as handle:
             metadata = handle.metadata() or {}
-            tensors = {name: handle.get_tensor(name).to(torch.float32) for name in handle.keys()}
+            tensors = {name: handle.get_tensor(name).to(torch.float32) for name in handle}
         try:
             from_layer = int(metadata["from_layer"])
             classes = tuple(metadata["classes"].split(","))

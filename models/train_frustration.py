@@ -24,12 +24,11 @@ negativity alone, and at a 2% false rate 87% of frustrated turns found against 6
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 import random
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import yaml
@@ -37,6 +36,7 @@ import yaml
 from models import datasets
 from models.embedding_cache import DEFAULT_CACHE_DIR, cached
 from models.frustration import FRUSTRATION_WEIGHTS, FrustrationHead
+from models.trainer_cli import trainer_parser
 
 CONVERSATIONS = Path(__file__).resolve().parents[1] / "detectors" / "data" / "conversations"
 EXAMPLES = Path(__file__).parent / "data" / "frustration_examples.yaml"
@@ -76,15 +76,24 @@ def training_sets(data_root: Path, conversations: Path) -> dict[str, list[tuple[
         return texts[: SAMPLE[name]]
 
     emotion = datasets.load_tweeteval_emotion(data_root)["train"]
-    with open(data_root / "bitext-customer-support" / datasets.BITEXT_FILES["train"], encoding="utf-8", newline="") as f:
+    with open(
+        data_root / "bitext-customer-support" / datasets.BITEXT_FILES["train"], encoding="utf-8", newline=""
+    ) as f:
         bitext = list(csv.DictReader(f))
     return {
         "emotion_anger": [(t, True) for t, label in emotion if label == "anger"],
         "bitext_profane": [(r["utterance"], True) for r in bitext if "W" in r["tags"]],
         "emotion_other": [(t, False) for t, label in emotion if label != "anger"],
-        "banking77_train": [(t, False) for t in sample("banking77_train", datasets.texts_of(datasets.load_banking77(data_root)["train"]))],
-        "clinc150_train": [(t, False) for t in sample("clinc150_train", datasets.texts_of(datasets.load_clinc150(data_root)["train"]))],
-        "bitext_other": [(t, False) for t in sample("bitext_other", [r["utterance"] for r in bitext if "W" not in r["tags"]])],
+        "banking77_train": [
+            (t, False)
+            for t in sample("banking77_train", datasets.texts_of(datasets.load_banking77(data_root)["train"]))
+        ],
+        "clinc150_train": [
+            (t, False) for t in sample("clinc150_train", datasets.texts_of(datasets.load_clinc150(data_root)["train"]))
+        ],
+        "bitext_other": [
+            (t, False) for t in sample("bitext_other", [r["utterance"] for r in bitext if "W" not in r["tags"]])
+        ],
         "hand_written": hand_written(),
         "conversations": conversation_turns(conversations),
     }
@@ -119,7 +128,11 @@ def train(data_root: Path, conversations: Path = CONVERSATIONS / "store-train.js
     x = np.vstack([features(encoder, [t for t, _ in rows], cache_dir) for rows in sets.values()])
     y = np.array([label for rows in sets.values() for _, label in rows], dtype=int)
     weight = np.array(
-        [CONVERSATION_WEIGHT[label] if name in WRITTEN_AS_CHAT else 1.0 for name, rows in sets.items() for _, label in rows]
+        [
+            CONVERSATION_WEIGHT[label] if name in WRITTEN_AS_CHAT else 1.0
+            for name, rows in sets.items()
+            for _, label in rows
+        ]
     )
     model = LogisticRegression(C=REGULARISATION_C, class_weight="balanced", max_iter=5000)
     model.fit(x, y, sample_weight=weight)
@@ -137,12 +150,13 @@ def train(data_root: Path, conversations: Path = CONVERSATIONS / "store-train.js
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, required=True, help="the shared data root")
-    parser.add_argument("--conversations", type=Path, default=CONVERSATIONS / "store-train.jsonl",
-                        help="labelled conversations whose turns join the training data (the train split)")
-    parser.add_argument("--out", type=Path, default=FRUSTRATION_WEIGHTS)
-    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE_DIR, help="embedding cache directory")
+    parser = trainer_parser(__doc__, FRUSTRATION_WEIGHTS)
+    parser.add_argument(
+        "--conversations",
+        type=Path,
+        default=CONVERSATIONS / "store-train.jsonl",
+        help="labelled conversations whose turns join the training data (the train split)",
+    )
     args = parser.parse_args(argv)
     print(json.dumps(train(args.data, args.conversations, args.out, args.cache), indent=2))
     return 0

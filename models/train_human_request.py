@@ -18,11 +18,9 @@ on bitext train+dev. Thresholds are chosen on validation data by `detectors.eval
 
 from __future__ import annotations
 
-import argparse
-import json
 import zlib
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -30,6 +28,7 @@ from models import datasets
 from models.embedding_cache import DEFAULT_CACHE_DIR, embed_cached
 from models.encoder import Encoder
 from models.heads import HUMAN_REQUEST_WEIGHTS, LinearHead
+from models.trainer_cli import run_trainer
 
 POSITIVE_INTENT = "contact_human_agent"
 CLASSES = ("other", "human_request")
@@ -113,13 +112,7 @@ def train(data_root: Path, out: Path = HUMAN_REQUEST_WEIGHTS, cache_dir: Path | 
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, required=True, help="the shared data root")
-    parser.add_argument("--out", type=Path, default=HUMAN_REQUEST_WEIGHTS)
-    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE_DIR, help="embedding cache directory")
-    args = parser.parse_args(argv)
-    print(json.dumps(train(args.data, args.out, args.cache), indent=2))
-    return 0
+    return run_trainer(train, __doc__, HUMAN_REQUEST_WEIGHTS, argv)
 
 
 if __name__ == "__main__":

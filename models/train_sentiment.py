@@ -30,8 +30,8 @@ import hashlib
 import json
 import sys
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -64,7 +64,9 @@ def training_sets(data_root: Path) -> dict[str, list[tuple[str, str]]]:
     held_out = {datasets.tweet_identity(text) for text, _ in validation_sets(data_root)["tweeteval_val"]} - {""}
     return {
         # Without this, "validation" would grade tweets the branch trained on and reward memorising them.
-        "semeval2017": [row for row in datasets.load_semeval2017(data_root) if datasets.tweet_identity(row[0]) not in held_out],
+        "semeval2017": [
+            row for row in datasets.load_semeval2017(data_root) if datasets.tweet_identity(row[0]) not in held_out
+        ],
         "sst2_train": datasets.load_sst2(data_root)["train"],
         "emotion_train": [(text, EMOTION_TO_SENTIMENT[label]) for text, label in emotion],
     }
@@ -116,7 +118,9 @@ class StateCache:
             for start in range(0, len(texts), 64):
                 rows = order[start : start + 64]
                 inputs = self.tokenize([texts[i] for i in rows])
-                hidden = self.transformer(**inputs, output_hidden_states=True, return_dict=True).hidden_states[self.layer]
+                hidden = self.transformer(**inputs, output_hidden_states=True, return_dict=True).hidden_states[
+                    self.layer
+                ]
                 lengths = inputs["attention_mask"].sum(dim=1).tolist()
                 for j, i in enumerate(rows):
                     result[i] = hidden[j, : lengths[j]].to(torch.float16).numpy()
@@ -155,7 +159,10 @@ def branch_probabilities(branch, states: Sequence[np.ndarray], batch: int = 128)
 def validate(branch, held_out: dict[str, tuple[list[np.ndarray], list[str]]]) -> dict[str, float]:  # type: ignore[no-untyped-def]
     """TweetEval val macro-recall (3 classes) and negative-vs-rest AUROC, SST-2 dev accuracy (positive against
     negative probability)."""
-    from sklearn.metrics import balanced_accuracy_score, roc_auc_score  # the first is the mean of per-class recall
+    from sklearn.metrics import (  # the first is the mean of per-class recall
+        balanced_accuracy_score,
+        roc_auc_score,
+    )
 
     tweet_states, tweet_labels = held_out["tweeteval_val"]
     tweets = branch_probabilities(branch, tweet_states)
@@ -163,7 +170,9 @@ def validate(branch, held_out: dict[str, tuple[list[np.ndarray], list[str]]]) ->
     sst2 = branch_probabilities(branch, sst2_states)
     said_positive = sst2[:, branch.index("positive")] >= sst2[:, branch.index("negative")]
     return {
-        "tweeteval_val_macro_recall": float(balanced_accuracy_score(tweet_labels, [CLASSES[i] for i in tweets.argmax(1)])),
+        "tweeteval_val_macro_recall": float(
+            balanced_accuracy_score(tweet_labels, [CLASSES[i] for i in tweets.argmax(1)])
+        ),
         # The held-out stand-in for the airline figure, which is evaluation-only.
         "tweeteval_val_negative_auroc": float(
             roc_auc_score(np.array(tweet_labels) == "negative", tweets[:, branch.index("negative")])
@@ -202,7 +211,7 @@ def fine_tune(
         states: list[np.ndarray] = []
         labels: list[int] = []
         polar_rows: list[bool] = []
-        for name, count in zip(names, rng.multinomial(BATCH, weights / weights.sum())):
+        for name, count in zip(names, rng.multinomial(BATCH, weights / weights.sum()), strict=False):
             source_states, source_labels = sources[name]
             picked = rng.integers(0, len(source_states), count)
             states += [source_states[i] for i in picked]
@@ -292,7 +301,10 @@ def source_weights(sizes: dict[str, int], share: dict[str, float]) -> np.ndarray
 
 
 def train_embedding_head(
-    data_root: Path, out: Path = SENTIMENT_WEIGHTS, cache_dir: Path | None = DEFAULT_CACHE_DIR, encoder: Encoder | None = None
+    data_root: Path,
+    out: Path = SENTIMENT_WEIGHTS,
+    cache_dir: Path | None = DEFAULT_CACHE_DIR,
+    encoder: Encoder | None = None,
 ) -> dict:
     """The baseline head (`sentiment.npz`): reads only the sentence embedding every head shares."""
     if encoder is None:
@@ -317,9 +329,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, required=True, help="the shared data root")
     parser.add_argument("--out", type=Path, help="where to write the weights (default: the shipped file)")
     parser.add_argument("--cache", type=Path, help="hidden-state (or, for the baseline, embedding) cache directory")
-    parser.add_argument("--steps", type=int, default=STEPS, help="training steps of %d messages" % BATCH)
+    parser.add_argument("--steps", type=int, default=STEPS, help=f"training steps of {BATCH} messages")
     parser.add_argument("--learning-rate", type=float, default=LEARNING_RATE)
-    parser.add_argument("--depth", type=int, default=DEPTH, help="how many of the encoder's last layers the branch fine-tunes")
+    parser.add_argument(
+        "--depth", type=int, default=DEPTH, help="how many of the encoder's last layers the branch fine-tunes"
+    )
     parser.add_argument("--threads", type=int, default=2, help="torch threads while training")
     parser.add_argument("--embedding-head", action="store_true", help="train the embedding-only baseline instead")
     args = parser.parse_args(argv)

@@ -11,11 +11,10 @@ Classes are balanced.
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import yaml
@@ -24,6 +23,7 @@ from models import datasets
 from models.embedding_cache import DEFAULT_CACHE_DIR, embed_cached
 from models.heads import LinearHead
 from models.stuck_signs import NONE, STUCK_SIGNS_WEIGHTS
+from models.trainer_cli import run_trainer
 
 EXAMPLES = Path(__file__).parent / "data" / "stuck_signs.yaml"
 CONVERSATIONS = Path(__file__).resolve().parents[1] / "detectors" / "data" / "conversations" / "store-train.jsonl"
@@ -77,13 +77,7 @@ def train(data_root: Path, out: Path = STUCK_SIGNS_WEIGHTS, cache_dir: Path | No
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, required=True, help="the shared data root")
-    parser.add_argument("--out", type=Path, default=STUCK_SIGNS_WEIGHTS)
-    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE_DIR, help="embedding cache directory")
-    args = parser.parse_args(argv)
-    print(json.dumps(train(args.data, args.out, args.cache), indent=2))
-    return 0
+    return run_trainer(train, __doc__, STUCK_SIGNS_WEIGHTS, argv)
 
 
 if __name__ == "__main__":

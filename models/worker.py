@@ -6,8 +6,8 @@ import asyncio
 import queue
 import threading
 import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from typing import Callable, Sequence
 
 from models.analysis import TurnAnalysis
 
@@ -76,5 +76,5 @@ class AnalysisWorker:
                 future.set_exception(error)
             return
         self.batches += 1
-        for (_, future), result in zip(live, results):
+        for (_, future), result in zip(live, results, strict=False):
             future.set_result(result)

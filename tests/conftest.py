@@ -1,4 +1,5 @@
-"""Shared fixtures: the real packaged encoder (loaded once), apps on temporary SQLite files, the data sets."""
+"""Shared fixtures: apps on temporary SQLite files (on the fake analyzer, or on the real models loaded once), the
+real packaged encoder, spaCy, and the data sets."""
 
 from __future__ import annotations
 
@@ -30,12 +31,13 @@ def model_cache(tmp_path_factory) -> Path:
 @pytest.fixture
 def make_settings(tmp_path, model_cache):
     """Settings for a test app: its own SQLite file, the shared model cache, and any overrides."""
-    from bot.settings import Settings
+    from escalator.settings import Settings
 
     def make(**overrides):
         sections = {
             "database": {"url": f"sqlite:///{tmp_path / 'escalator.db'}"},
             "models": {"cache_dir": str(model_cache)},
+            "handoff": {"password_memory_kib": 64},  # cheap test passwords: argon2's 64 MiB per check is for production
         }
         for section, values in overrides.items():
             sections[section] = {**sections.get(section, {}), **values}
@@ -63,9 +65,23 @@ def spacy_nlp():
 
 
 @pytest.fixture
-def make_app(make_settings, encoder, spacy_nlp):
-    """An app on a temporary SQLite file with the shared real models; keyword arguments override settings sections."""
-    from bot.app import create_app
+def make_app(make_settings):
+    """An app on a temporary SQLite file and the fake analyzer (no model loaded, no spaCy); keyword arguments override
+    settings sections. The handoff and console rules are tested on it, free of any model's opinion."""
+    from escalator.app import create_app
+    from tests.fakes import FakeAnalyzer
+
+    def make(**overrides):
+        settings = make_settings(**overrides)
+        return create_app(settings, analyzer=FakeAnalyzer(settings.bot.knowledge_base), entity_nlp=None)
+
+    return make
+
+
+@pytest.fixture
+def make_real_app(make_settings, encoder, spacy_nlp):
+    """An app on a temporary SQLite file with the real models, loaded once per run: for the integration tests."""
+    from escalator.app import create_app
 
     def make(**overrides):
         return create_app(make_settings(**overrides), encoder=encoder, entity_nlp=spacy_nlp)

@@ -3,7 +3,7 @@
 import re
 from pathlib import Path
 
-from bot.settings import load_settings
+from escalator.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 

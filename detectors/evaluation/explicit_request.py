@@ -17,8 +17,8 @@ import argparse
 import itertools
 import json
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -79,8 +79,8 @@ def _bitext_figures(examples: list[tuple[str, str]], fired: np.ndarray) -> dict[
         "precision": true_positives / max(int(fired.sum()), 1),
         "recall": true_positives / max(int(asks.sum()), 1),
         "positives": int(asks.sum()),
-        "false_positives_by_intent": dict(Counter(label for (_, label), f in zip(examples, fired) if f and label != POSITIVE_INTENT)),
-        "missed": [text for (text, _), f, a in zip(examples, fired, asks) if a and not f],
+        "false_positives_by_intent": dict(Counter(label for (_, label), f in zip(examples, fired, strict=False) if f and label != POSITIVE_INTENT)),
+        "missed": [text for (text, _), f, a in zip(examples, fired, asks, strict=False) if a and not f],
     }  # fmt: skip
 
 
@@ -108,7 +108,7 @@ def evaluate(
             "messages": len(texts),
             "false_alarms": alarms,
             "per_1000": 1000 * alarms / len(texts),
-            "examples": [t for t, f in zip(texts, fired) if f][:10],
+            "examples": [t for t, f in zip(texts, fired, strict=False) if f][:10],
         }
     result["false_alarms_per_1000"] = 1000 * total_alarms / total_messages
     result["false_alarms"] = breakdown
@@ -116,9 +116,9 @@ def evaluate(
     held_fired = scorer.fired(scorer.conversations([t for t, _ in held_out]), thresholds)
     result["held_out_hand_written"] = {
         "asks": sum(a for _, a in held_out),
-        "caught": int(sum(f and a for f, (_, a) in zip(held_fired, held_out))),
-        "false_positives": [t for f, (t, a) in zip(held_fired, held_out) if f and not a],
-        "missed": [t for f, (t, a) in zip(held_fired, held_out) if a and not f],
+        "caught": int(sum(f and a for f, (_, a) in zip(held_fired, held_out, strict=False))),
+        "false_positives": [t for f, (t, a) in zip(held_fired, held_out, strict=False) if f and not a],
+        "missed": [t for f, (t, a) in zip(held_fired, held_out, strict=False) if a and not f],
     }
     result["thresholds"] = thresholds.model_dump()
     result["without_phrase_rule"] = {
@@ -157,13 +157,13 @@ def select_thresholds(
     negatives = []
     for texts in _negative_sets(data_root, "val").values():
         probability = scorer.probability(embed_cached(encoder, texts, cache_dir))
-        negatives += list(zip(probability, (read_request(t) for t in texts)))
+        negatives += list(zip(probability, (read_request(t) for t in texts), strict=False))
     grid = []
     # The detector's own decision function on precomputed readings: the rules do not depend on thresholds.
     for threshold, with_phrase in itertools.product(THRESHOLD_GRID, WITH_PHRASE_GRID):
         candidate = ExplicitRequestThresholds(threshold=threshold, with_phrase=with_phrase)
-        fired = np.array([decide(p, r, candidate) for p, r in zip(dev_probability, dev_readings)])
-        held_fired = np.array([decide(p, r, candidate) for p, r in zip(held_probability, held_readings)])
+        fired = np.array([decide(p, r, candidate) for p, r in zip(dev_probability, dev_readings, strict=False)])
+        held_fired = np.array([decide(p, r, candidate) for p, r in zip(held_probability, held_readings, strict=False)])
         errors = int((fired != dev_asks).sum()) + int((held_fired != held_asks).sum())
         alarms = int(sum(decide(p, r, candidate) for p, r in negatives))
         grid.append({"threshold": threshold, "with_phrase": with_phrase, "errors": errors, "val_false_alarms": alarms})

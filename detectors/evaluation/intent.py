@@ -22,9 +22,9 @@ import argparse
 import itertools
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 from sklearn.metrics import roc_auc_score
@@ -75,7 +75,7 @@ def uncertain(model: IntentModel, x: np.ndarray, t: IntentConfidenceThresholds) 
     """The detector's per-turn test, run on every row."""
     probs = np.sort(model.probabilities(x), axis=1)
     oos = model.out_of_scope(x)
-    return np.array([judge_turn(p[-1], p[-2], o, t).uncertain for p, o in zip(probs, oos)])
+    return np.array([judge_turn(p[-1], p[-2], o, t).uncertain for p, o in zip(probs, oos, strict=False)])
 
 
 def false_alarm_probability(per_turn: float, consecutive: int, turns: int) -> float:

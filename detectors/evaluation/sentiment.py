@@ -16,8 +16,8 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 from sklearn.metrics import balanced_accuracy_score, roc_auc_score
@@ -159,7 +159,9 @@ def select_thresholds(
     sst2 = datasets.load_sst2(data_root)["dev"]
     emotion = datasets.load_tweeteval_emotion(data_root)["val"]
     texts = datasets.texts_of(sst2) + datasets.texts_of(emotion)
-    upset = np.array([label == "negative" for _, label in sst2] + [label in ("anger", "sadness") for _, label in emotion])
+    upset = np.array(
+        [label == "negative" for _, label in sst2] + [label in ("anger", "sadness") for _, label in emotion]
+    )
     negativity = np.concatenate(
         [model.probabilities(datasets.texts_of(rows))[:, model.index("negative")] for rows in (sst2, emotion)]
     )
@@ -177,7 +179,10 @@ def select_thresholds(
     return {
         "chosen": chosen.model_dump(),
         "messages": len(texts),
-        "single_message": {"recall_upset": float(fired[upset].mean()), "false_alarms_calm": float(fired[~upset].mean())},
+        "single_message": {
+            "recall_upset": float(fired[upset].mean()),
+            "false_alarms_calm": float(fired[~upset].mean()),
+        },
         "two_turn_trend": {
             "recall_upset_pairs": float((upset_pairs >= trend).mean()),
             "false_alarms_calm_pairs": float((calm_pairs >= trend).mean()),
@@ -195,7 +200,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, required=True, help="the shared data root")
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE_DIR, help="embedding cache directory")
     parser.add_argument(
-        "--weights", type=Path, default=SENTIMENT_BRANCH_WEIGHTS, help="a branch (.safetensors) or an embedding head (.npz)"
+        "--weights",
+        type=Path,
+        default=SENTIMENT_BRANCH_WEIGHTS,
+        help="a branch (.safetensors) or an embedding head (.npz)",
     )
     parser.add_argument("--select", action="store_true", help="measure threshold defaults on validation data")
     args = parser.parse_args(argv)

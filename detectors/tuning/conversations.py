@@ -15,9 +15,10 @@ the file and the line, because a label skipped in silence would bias every metri
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Literal, get_args
+from typing import Any, Literal, get_args
 
 from detectors.thresholds import Thresholds
 
@@ -106,7 +107,9 @@ class LabelledConversation:
         return any(turn.role == "bot" for turn in self.turns)
 
     def to_json(self) -> dict[str, Any]:
-        optional = {key: value for key, value in (("category", self.category), ("note", self.note)) if value is not None}
+        optional = {
+            key: value for key, value in (("category", self.category), ("note", self.note)) if value is not None
+        }
         return {
             "id": self.id,
             **optional,

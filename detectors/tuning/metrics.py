@@ -22,8 +22,9 @@ Rates and their denominators. A rate whose denominator is zero is None (null in 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal
 
 from detectors.tuning.conversations import TRIGGERS, Expected
 
@@ -407,7 +408,9 @@ def format_categories(report: Report) -> list[str]:
     if list(categories) == [UNCATEGORISED]:
         return []
     width = max([12, *(len(name) for name in categories)]) + 2
-    lines = [f"{'category':<{width}}{'n':>5}{'caught':>9}{'on time':>9}{'early':>7}{'late':>6}{'missed':>8}{'false':>8}"]
+    lines = [
+        f"{'category':<{width}}{'n':>5}{'caught':>9}{'on time':>9}{'early':>7}{'late':>6}{'missed':>8}{'false':>8}"
+    ]
     for name, c in sorted(categories.items(), key=lambda item: (item[1].positives == 0, item[0])):
         if c.positives:
             caught = f"{c.caught}/{c.positives}"

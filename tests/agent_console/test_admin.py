@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from starlette.testclient import TestClient
 
 from tests.bot.chat_client import hello, is_type, say, until
-
-pytestmark = pytest.mark.slow
+from tests.fakes import FakeAnalyzer
 
 
 @pytest.fixture(autouse=True)
@@ -26,11 +23,13 @@ def admin_headers(client):
 def test_thresholds_change_through_the_api_apply_at_once_and_are_logged(make_app):
     with TestClient(make_app()) as client:
         headers = admin_headers(client)
-        client.app.state.agents.set_status("admin", "online")
+        client.app.state.services.agents.set_status("admin", "online")
         before = client.get("/api/agent/admin/thresholds", headers=headers).json()
         assert before["active"]["explicit_request"]["enabled"] is True and before["changes"] == []
         # Switch the explicit-request detector off: asking for a person no longer escalates.
-        changed = client.put("/api/agent/admin/thresholds", headers=headers, json={"explicit_request": {"enabled": False}})
+        changed = client.put(
+            "/api/agent/admin/thresholds", headers=headers, json={"explicit_request": {"enabled": False}}
+        )
         assert changed.status_code == 200
         with client.websocket_connect("/ws/chat") as ws:
             hello(ws)
@@ -40,7 +39,10 @@ def test_thresholds_change_through_the_api_apply_at_once_and_are_logged(make_app
             assert all(f.get("type") != "state" for f in seen)
         log = client.get("/api/agent/admin/thresholds", headers=headers).json()["changes"]
         assert len(log) == 1 and log[0]["actor"] == "agent:admin" and log[0]["target"] == "active"
-        assert log[0]["old"]["explicit_request"]["enabled"] is True and log[0]["new"]["explicit_request"]["enabled"] is False
+        assert (
+            log[0]["old"]["explicit_request"]["enabled"] is True
+            and log[0]["new"]["explicit_request"]["enabled"] is False
+        )
 
 
 def test_invalid_thresholds_are_refused_naming_the_key_and_nothing_changes(make_app):
@@ -56,7 +58,9 @@ def test_invalid_thresholds_are_refused_naming_the_key_and_nothing_changes(make_
 def test_only_admins_may_tune(make_app):
     with TestClient(make_app()) as client:
         headers = admin_headers(client)
-        client.post("/api/agent/agents", headers=headers, json={"id": "ana", "display_name": "Ana", "password": "ana-password"})
+        client.post(
+            "/api/agent/agents", headers=headers, json={"id": "ana", "display_name": "Ana", "password": "ana-password"}
+        )
         token = client.post("/api/agent/login", json={"username": "ana", "password": "ana-password"}).json()["token"]
         client.cookies.clear()
         ana = {"Authorization": f"Bearer {token}"}
@@ -69,7 +73,7 @@ def test_shadow_thresholds_are_recorded_but_never_acted_on(make_app):
         headers = admin_headers(client)
         shadow = client.put("/api/agent/admin/shadow", headers=headers, json={"explicit_request": {"enabled": False}})
         assert shadow.status_code == 200
-        client.app.state.agents.set_status("admin", "online")
+        client.app.state.services.agents.set_status("admin", "online")
         with client.websocket_connect("/ws/chat") as ws:
             hello(ws)
             until(ws, is_type("state"))
@@ -81,21 +85,18 @@ def test_shadow_thresholds_are_recorded_but_never_acted_on(make_app):
         assert client.delete("/api/agent/admin/shadow", headers=headers).json()["shadow"] is None
 
 
-def test_thresholds_reload_when_the_config_file_changes(make_settings, encoder, spacy_nlp, tmp_path):
-    from bot.app import create_app
+def test_thresholds_reload_when_the_config_file_changes(make_settings, tmp_path):
+    from escalator.app import create_app
 
     config = tmp_path / "escalator.toml"
     config.write_text("[detectors.explicit_request]\nthreshold = 0.5\n", encoding="utf-8")
-    with TestClient(create_app(make_settings(), encoder=encoder, entity_nlp=spacy_nlp, config_file=config)) as client:
-        live = client.app.state.thresholds
-        time.sleep(0.5)  # let the watcher start
+    app = create_app(make_settings(), analyzer=FakeAnalyzer(), entity_nlp=None, config_file=config)
+    with TestClient(app) as client:
+        log = client.app.state.services.threshold_log
+        assert log.watching.wait(15)
         config.write_text("[detectors.explicit_request]\nthreshold = 0.8\n", encoding="utf-8")
-        deadline = time.monotonic() + 15
-        while live.current.explicit_request.threshold != 0.8 and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert live.current.explicit_request.threshold == 0.8
-        config.write_text("[detectors.explicit_request]\nthreshold = 7\n", encoding="utf-8")  # invalid: ignored
-        time.sleep(1.5)
-        assert live.current.explicit_request.threshold == 0.8
-        changes = client.app.state.threshold_log.history()
-        assert [c["actor"] for c in changes] == [f"file:{config}"]
+        assert log.wait_for(lambda log: log.live.current.explicit_request.threshold == 0.8, timeout=15)
+        config.write_text("[detectors.explicit_request]\nthreshold = 7\n", encoding="utf-8")  # invalid: refused
+        assert log.wait_for(lambda log: log.rejected == 1, timeout=15)
+        assert log.live.current.explicit_request.threshold == 0.8
+        assert [c["actor"] for c in log.history()] == [f"file:{config}"]

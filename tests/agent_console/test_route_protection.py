@@ -10,12 +10,20 @@ from starlette.routing import Mount
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-pytestmark = pytest.mark.slow
-
 # The customer's side, the pages, the docs and the login itself are public by design.
 PUBLIC = {
-    "/", "/widget.js", "/demo.js", "/console", "/console/{name}", "/healthz", "/docs", "/docs/swagger-initializer.js",
-    "/docs/openapi.json", "/openapi.json", "/ws/chat", "/api/agent/login",
+    "/",
+    "/widget.js",
+    "/demo.js",
+    "/console",
+    "/console/{name}",
+    "/healthz",
+    "/docs",
+    "/docs/swagger-initializer.js",
+    "/docs/openapi.json",
+    "/openapi.json",
+    "/ws/chat",
+    "/api/agent/login",
 }
 
 
@@ -52,9 +60,8 @@ def test_every_non_public_route_needs_a_session(make_app):
             response = client.request(method, concrete(path), json={})
             assert response.status_code == 401, f"{method} {path} answered {response.status_code} without a session"
         for path in protected_ws:
-            with pytest.raises(WebSocketDisconnect) as refused:
-                with client.websocket_connect(path):
-                    pass
+            with pytest.raises(WebSocketDisconnect) as refused, client.websocket_connect(path):
+                pass
             assert refused.value.code == 4401
 
 

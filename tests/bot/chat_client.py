@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 Frame = dict[str, Any]
 
 
 def hello(ws, conversation_id=None, resume_token=None, last_seq=0, **extra) -> Frame:
-    ws.send_json({"type": "hello", "conversation_id": conversation_id, "resume_token": resume_token, "last_seq": last_seq, **extra})
+    ws.send_json(
+        {
+            "type": "hello",
+            "conversation_id": conversation_id,
+            "resume_token": resume_token,
+            "last_seq": last_seq,
+            **extra,
+        }
+    )
     welcome = ws.receive_json()
     assert welcome["type"] == "welcome", welcome
     return welcome

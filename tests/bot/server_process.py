@@ -39,10 +39,12 @@ class ServerProcess:
         self._log_file: BinaryIO | None = None
         self.log = workdir / f"server-{self.port}.log"
 
-    def start(self, timeout: float = 120.0) -> "ServerProcess":
-        command = [sys.executable, "-m", "bot.cli", "serve", "--port", str(self.port)]
+    def start(self, timeout: float = 120.0) -> ServerProcess:
+        command = [sys.executable, "-m", "escalator.cli", "serve", "--port", str(self.port)]
         self._log_file = self.log.open("wb")
-        self.process = subprocess.Popen(command, cwd=self.workdir, env=self.env, stdout=self._log_file, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            command, cwd=self.workdir, env=self.env, stdout=self._log_file, stderr=subprocess.STDOUT
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -1,4 +1,4 @@
-"""The customer websocket protocol, rule by rule, against the real app, real SQLite and the real encoder."""
+"""The customer websocket protocol, rule by rule, against the real app and real SQLite, on the fake analyzer."""
 
 from __future__ import annotations
 
@@ -8,8 +8,6 @@ from starlette.websockets import WebSocketDisconnect
 
 from tests.bot.chat_client import hello, is_type, say, until
 
-pytestmark = pytest.mark.slow
-
 
 @pytest.fixture
 def client(make_app):
@@ -18,7 +16,7 @@ def client(make_app):
 
 
 def store_of(client):
-    return client.app.state.store
+    return client.app.state.services.store
 
 
 def test_new_conversation_gets_welcome_greeting_and_state(client):
@@ -134,9 +132,11 @@ def test_oversized_frame_closes_with_1009(client):
 
 def test_foreign_origin_is_refused_and_own_or_listed_origins_are_allowed(make_app):
     with TestClient(make_app(server={"allowed_origins": ["https://shop.example"]})) as client:
-        with pytest.raises(WebSocketDisconnect) as refused:
-            with client.websocket_connect("/ws/chat", headers={"origin": "https://evil.example"}):
-                pass
+        with (
+            pytest.raises(WebSocketDisconnect) as refused,
+            client.websocket_connect("/ws/chat", headers={"origin": "https://evil.example"}),
+        ):
+            pass
         assert refused.value.code == 1008
         for origin in ("https://shop.example", "http://testserver"):
             with client.websocket_connect("/ws/chat", headers={"origin": origin}) as ws:
@@ -144,21 +144,23 @@ def test_foreign_origin_is_refused_and_own_or_listed_origins_are_allowed(make_ap
 
 
 def test_rate_limit_answers_with_retry_after(make_app):
-    with TestClient(make_app(server={"rate_burst": 3, "rate_per_second": 0.2})) as client:
-        with client.websocket_connect("/ws/chat") as ws:
-            cid = hello(ws)["conversation_id"]  # the hello spends one token
-            for n in range(3):
-                say(ws, f"thanks {n}", f"r{n}")
-            limited, before = until(ws, is_type("error", code="rate_limited"))
-            assert limited["retry_after"] > 0
-            acked = [f["client_msg_id"] for f in before if f["type"] == "ack"]
-            assert acked == ["r0", "r1"]
-            customer = [m.client_msg_id for m in store_of(client).messages_after(cid) if m.sender == "customer"]
-            assert "r2" not in customer  # refused, not stored
+    with (
+        TestClient(make_app(server={"rate_burst": 3, "rate_per_second": 0.2})) as client,
+        client.websocket_connect("/ws/chat") as ws,
+    ):
+        cid = hello(ws)["conversation_id"]  # the hello spends one token
+        for n in range(3):
+            say(ws, f"thanks {n}", f"r{n}")
+        limited, before = until(ws, is_type("error", code="rate_limited"))
+        assert limited["retry_after"] > 0
+        acked = [f["client_msg_id"] for f in before if f["type"] == "ack"]
+        assert acked == ["r0", "r1"]
+        customer = [m.client_msg_id for m in store_of(client).messages_after(cid) if m.sender == "customer"]
+        assert "r2" not in customer  # refused, not stored
 
 
 def test_asking_for_a_person_queues_the_chat_and_the_bot_goes_quiet(client):
-    client.app.state.agents.set_status("admin", "online")  # somebody is in, so the chat is queued
+    client.app.state.services.agents.set_status("admin", "online")  # somebody is in, so the chat is queued
     with client.websocket_connect("/ws/chat") as ws:
         cid = hello(ws)["conversation_id"]
         until(ws, is_type("state"))

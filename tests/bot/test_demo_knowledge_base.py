@@ -46,7 +46,16 @@ def seeds() -> list[dict[str, Any]]:
 
 
 def test_kb_has_exactly_the_documented_top_level_keys(kb: dict[str, Any]) -> None:
-    assert set(kb) == {"name", "greeting", "languages", "teams", "case_types", "past_escalations", "products", "intents"}
+    assert set(kb) == {
+        "name",
+        "greeting",
+        "languages",
+        "teams",
+        "case_types",
+        "past_escalations",
+        "products",
+        "intents",
+    }
     assert kb["name"] == "Northwind Outfitters"
 
 

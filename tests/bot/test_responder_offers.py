@@ -35,7 +35,14 @@ def analysis(
     confidence: float = 0.95,
 ) -> TurnAnalysis:
     return TurnAnalysis(
-        "text", np.zeros(3, np.float32), 0.0, 0.0, intents, out_of_scope, language=language, language_confidence=confidence
+        "text",
+        np.zeros(3, np.float32),
+        0.0,
+        0.0,
+        intents,
+        out_of_scope,
+        language=language,
+        language_confidence=confidence,
     )
 
 

@@ -7,7 +7,14 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from playwright.sync_api import Browser, BrowserContext, Locator, Page, WebSocketRoute, expect
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Locator,
+    Page,
+    WebSocketRoute,
+    expect,
+)
 
 ADMIN_PASSWORD = "browser-test-admin-secret"
 HUMAN_REQUEST = "I want to talk to a human"
@@ -36,10 +43,10 @@ class Contexts:
         page.on("console", self._on_console)
         return page
 
-    def customer(self, customer: dict[str, Any] | None = None, **context_options: Any) -> "Widget":
+    def customer(self, customer: dict[str, Any] | None = None, **context_options: Any) -> Widget:
         return Widget(self.new_page(customer_script(customer), **context_options), self.base)
 
-    def agent(self, username: str = "admin", password: str = ADMIN_PASSWORD, **context_options: Any) -> "Console":
+    def agent(self, username: str = "admin", password: str = ADMIN_PASSWORD, **context_options: Any) -> Console:
         console = Console(self.new_page(**context_options), self.base)
         console.login(username, password)
         return console
@@ -87,7 +94,7 @@ class Widget:
         self.input = self.root.locator("textarea")
         self.typing = self.root.locator(".typing")
 
-    def open(self) -> "Widget":
+    def open(self) -> Widget:
         self.page.goto(self.base + "/")
         self.root.locator(".launcher").click()
         expect(self.root.locator(".panel")).to_be_visible()
@@ -166,7 +173,7 @@ class SocketSwitch:
     page_frames: list[dict[str, Any]] = field(default_factory=list)
     server_frames: list[dict[str, Any]] = field(default_factory=list)
     connections: int = 0
-    drop_after_ack_of: str | None = None    # forward the ack for the message with this text, then drop
+    drop_after_ack_of: str | None = None  # forward the ack for the message with this text, then drop
     drop_instead_of_ack_of: str | None = None  # drop when the ack for this text arrives, without forwarding it
     _live: tuple[WebSocketRoute, WebSocketRoute] | None = None
     _ids: dict[str, str] = field(default_factory=dict)

@@ -9,9 +9,9 @@ import pytest
 
 pytest.importorskip("playwright.sync_api")
 
-from playwright.sync_api import expect  # noqa: E402
+from playwright.sync_api import expect
 
-from tests.browser.helpers import ADMIN_PASSWORD, HUMAN_REQUEST  # noqa: E402
+from tests.browser.helpers import ADMIN_PASSWORD, HUMAN_REQUEST
 
 pytestmark = pytest.mark.slow
 
@@ -22,7 +22,9 @@ def test_a_customer_is_handed_to_an_agent_who_replies_and_resolves(pages, server
     agent.page.get_by_label("Sound on new chat").check()  # a Web Audio beep on arrival; must not break anything
     me = agent.api("GET", "/me")
 
-    customer = pages.customer({"name": "Grace Hopper", "email": "grace@example.com", "attributes": {"plan": "gold"}}).open()
+    customer = pages.customer(
+        {"name": "Grace Hopper", "email": "grace@example.com", "attributes": {"plan": "gold"}}
+    ).open()
     expect(customer.title).to_have_text("Store assistant (bot)")
     customer.ask_and_wait_for_answer("How long does standard shipping take?")
     expect(customer.bubbles.last).to_have_class(re.compile(r"\bbot\b"))
@@ -196,4 +198,3 @@ def test_a_401_sends_the_agent_back_to_the_login_form(pages):
     agent.page.get_by_role("button", name="Log out").click()
     expect(agent.page.locator("#login-view")).to_be_visible()
     expect(agent.page.locator("#login-error")).to_have_text("You are logged out.")
-

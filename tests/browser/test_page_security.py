@@ -6,9 +6,9 @@ import pytest
 
 pytest.importorskip("playwright.sync_api")
 
-from playwright.sync_api import expect  # noqa: E402
+from playwright.sync_api import expect
 
-from tests.browser.helpers import HUMAN_REQUEST  # noqa: E402
+from tests.browser.helpers import HUMAN_REQUEST
 
 pytestmark = pytest.mark.slow
 
@@ -18,11 +18,11 @@ PAYLOADS = [
     "<img src=x onerror=\"window.__xss='img'\">",
     "<svg onload=\"window.__xss='svg'\"></svg>",
     "<a href=\"javascript:window.__xss='link'\">click me</a>",
-    "\"><iframe srcdoc=\"<script>parent.__xss='iframe'</script>\"></iframe>",
+    '"><iframe srcdoc="<script>parent.__xss=\'iframe\'</script>"></iframe>',
     "<details open ontoggle=alert('details')>x</details>",
 ]
 NAME = "<img src=x onerror=\"window.__xss='name'\">Mallory"
-EMAIL = "\"><svg onload=\"window.__xss='email'\">@example.com"
+EMAIL = '"><svg onload="window.__xss=\'email\'">@example.com'
 ATTRIBUTES = {
     "<script>window.__xss='key'</script>": "<a href=\"javascript:window.__xss='attr'\">account</a>",
     "homepage": "javascript:window.__xss='homepage'",

@@ -8,9 +8,9 @@ import pytest
 
 pytest.importorskip("playwright.sync_api")
 
-from playwright.sync_api import expect  # noqa: E402
+from playwright.sync_api import expect
 
-from tests.browser.helpers import SocketSwitch  # noqa: E402
+from tests.browser.helpers import SocketSwitch
 
 pytestmark = pytest.mark.slow
 
@@ -60,12 +60,18 @@ def test_the_widget_resumes_after_dropped_connections_without_gaps_or_duplicates
     expect(customer.bubbles).to_have_count(before + 2)
     sends = [f for f in switch.page_frames if f.get("type") == "message" and f["text"] == lost_ack]
     assert len(sends) == 2 and sends[0]["client_msg_id"] == sends[1]["client_msg_id"]
-    acks = [f["seq"] for f in switch.server_frames if f.get("type") == "ack" and f["client_msg_id"] == sends[0]["client_msg_id"]]
+    acks = [
+        f["seq"]
+        for f in switch.server_frames
+        if f.get("type") == "ack" and f["client_msg_id"] == sends[0]["client_msg_id"]
+    ]
     assert len(set(acks)) == 1
 
     # What the widget shows equals what the server stored: a reload replays the whole transcript from seq 0.
     shown = customer.texts()
-    assert len({text for sender, text in shown if sender == "customer"}) == len([s for s, _ in shown if s == "customer"])
+    assert len({text for sender, text in shown if sender == "customer"}) == len(
+        [s for s, _ in shown if s == "customer"]
+    )
     customer.page.reload()
     expect(customer.bubbles).to_have_count(len(shown))
     assert customer.texts() == shown

@@ -104,7 +104,9 @@ def test_detector_vetoed_signal_scores_zero_and_explains() -> None:
     assert not signal.fired
     assert signal.score == 0.0
     assert signal.evidence["vetoed"] == "reported"
-    assert signal.reason == "Mentions a person but does not ask for one (reported speech: 'the agent I spoke to was rude')"
+    assert (
+        signal.reason == "Mentions a person but does not ask for one (reported speech: 'the agent I spoke to was rude')"
+    )
 
 
 def test_detector_quiet_signal_compares_score_and_threshold() -> None:
@@ -146,7 +148,9 @@ def real_models():  # type: ignore[no-untyped-def]
 )
 def test_real_head_and_rules_on_clear_cases(real_models, text: str, fires: bool) -> None:  # type: ignore[no-untyped-def]
     encoder, probability = real_models
-    signal = ExplicitRequestDetector().detect(conversation(text, float(probability(encoder.encode([text]))[0])), ExplicitRequestThresholds())
+    signal = ExplicitRequestDetector().detect(
+        conversation(text, float(probability(encoder.encode([text]))[0])), ExplicitRequestThresholds()
+    )
     assert signal.fired is fires, signal
 
 
@@ -183,7 +187,10 @@ def test_rule_reader_on_identity_questions_departments_and_new_person_words(text
 
 
 def test_department_request_phrase_starts_at_the_handover_verb() -> None:
-    assert read_request("hi, my tent leaks. please put me through to customer care").phrase == "put me through to customer care"
+    assert (
+        read_request("hi, my tent leaks. please put me through to customer care").phrase
+        == "put me through to customer care"
+    )
 
 
 def test_identity_question_is_explained_to_the_agent() -> None:
@@ -203,7 +210,15 @@ def test_a_bare_person_word_is_a_request_whatever_the_head_says(text):
 
 
 @pytest.mark.parametrize(
-    "text", ["is the manager discount still on?", "agents are rude", "help", "no agent please", "thanks team", "thank you agent"]
+    "text",
+    [
+        "is the manager discount still on?",
+        "agents are rude",
+        "help",
+        "no agent please",
+        "thanks team",
+        "thank you agent",
+    ],
 )
 def test_sentences_about_people_are_not_bare_requests(text):
     from detectors.explicit_request import is_bare_request

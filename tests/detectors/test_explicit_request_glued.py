@@ -126,5 +126,7 @@ def test_real_words_near_a_person_word_and_their_plurals_are_not_person_words(wo
         ("are you able to connect me to a real live person", "asks"),
     ],
 )
-def test_rule_reader_on_near_miss_verbs_subordinate_clauses_and_long_identity_questions(text: str, expected: str) -> None:
+def test_rule_reader_on_near_miss_verbs_subordinate_clauses_and_long_identity_questions(
+    text: str, expected: str
+) -> None:
     assert summary(text) == expected

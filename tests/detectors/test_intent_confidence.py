@@ -5,7 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from detectors.intent_confidence import IntentConfidenceDetector, asks_something, judge_turn, uncertain_streak
+from detectors.intent_confidence import (
+    IntentConfidenceDetector,
+    asks_something,
+    judge_turn,
+    uncertain_streak,
+)
 from detectors.thresholds import IntentConfidenceThresholds
 from detectors.types import Conversation, Turn
 from models.analysis import TurnAnalysis

@@ -65,7 +65,9 @@ def test_a_language_without_a_name_is_rejected_naming_it(tmp_path: Path) -> None
 
 def test_phrases_are_normalised_on_load(tmp_path: Path) -> None:
     path = tmp_path / "languages.yaml"
-    path.write_text('es:\n  name: Spanish\n  request_phrases: ["Hablar con ALGUIÉN"]\n  affirmatives: ["Sí!"]\n', "utf-8")
+    path.write_text(
+        'es:\n  name: Spanish\n  request_phrases: ["Hablar con ALGUIÉN"]\n  affirmatives: ["Sí!"]\n', "utf-8"
+    )
     spanish = load_languages(path)["es"]
     assert spanish.request_phrases == ("hablar con alguien",) and spanish.affirmatives == ("si",)
     assert spanish.notice == "" and spanish.language_names == {}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import pytest
@@ -21,9 +21,9 @@ from detectors.pattern_similarity import (
 )
 from detectors.thresholds import PatternSimilarityThresholds
 from detectors.types import Conversation, Turn
+from models.analysis import TurnAnalysis
 
 STORE_PAST_ESCALATIONS = Path(__file__).resolve().parents[2] / "bot" / "data" / "store" / "past_escalations.jsonl"
-from models.analysis import TurnAnalysis
 
 DIM = 4
 # Four orthogonal directions stand for four topics.
@@ -274,7 +274,7 @@ def test_real_encoder_recognises_a_seed_story_and_ignores_a_happy_path() -> None
     thresholds = PatternSimilarityThresholds()  # the measured defaults
 
     def live(texts: list[str]) -> Conversation:
-        turns = [customer(embedding, text) for text, embedding in zip(texts, encoder.encode(texts))]
+        turns = [customer(embedding, text) for text, embedding in zip(texts, encoder.encode(texts), strict=False)]
         return conversation(*turns)
 
     # seed-011 retold in other words: charged twice for one order.

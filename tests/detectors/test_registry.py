@@ -50,7 +50,12 @@ class AlwaysFires:
 
 def test_the_registry_holds_exactly_the_config_keys() -> None:
     assert set(DETECTORS) == {
-        "sentiment", "intent_confidence", "explicit_request", "pattern_similarity", "stuck", "language"
+        "sentiment",
+        "intent_confidence",
+        "explicit_request",
+        "pattern_similarity",
+        "stuck",
+        "language",
     }
     assert set(DETECTORS) == set(Thresholds.model_fields)
 

@@ -229,16 +229,24 @@ def test_the_sample_holds_each_category_of_hard_negative() -> None:
 
 
 def test_category_and_note_are_read_and_written_back() -> None:
-    text = json.dumps({"id": "a1-stuck-01", "category": "stuck", "note": "reset link never arrives",
-                       "turns": [{"role": "customer", "text": "cant log in"}], "expected": {"escalate": False}})
+    text = json.dumps(
+        {
+            "id": "a1-stuck-01",
+            "category": "stuck",
+            "note": "reset link never arrives",
+            "turns": [{"role": "customer", "text": "cant log in"}],
+            "expected": {"escalate": False},
+        }
+    )
     item = parse_line(text, 1)
     assert (item.category, item.note) == ("stuck", "reset link never arrives")
     assert item.to_json()["category"] == "stuck" and parse_line(json.dumps(item.to_json()), 1) == item
 
 
 def test_a_wrong_type_of_category_is_named() -> None:
-    text = json.dumps({"id": "x", "category": 3, "turns": [{"role": "customer", "text": "hi"}],
-                       "expected": {"escalate": False}})
+    text = json.dumps(
+        {"id": "x", "category": 3, "turns": [{"role": "customer", "text": "hi"}], "expected": {"escalate": False}}
+    )
     with pytest.raises(ConversationFormatError, match="'category' must be a string"):
         parse_line(text, 1)
 

@@ -7,7 +7,13 @@ import json
 import pytest
 
 from detectors.tuning.conversations import Expected
-from detectors.tuning.metrics import Outcome, compute, format_report, judge, outcome_from_decisions
+from detectors.tuning.metrics import (
+    Outcome,
+    compute,
+    format_report,
+    judge,
+    outcome_from_decisions,
+)
 from detectors.types import Decision, Signal
 
 NO = Expected(escalate=False)
@@ -115,7 +121,12 @@ def test_per_detector_fire_counts() -> None:
     detectors = {name: counts.to_json() for name, counts in compute(TEN).detectors.items()}
 
     assert list(detectors) == [
-        "sentiment", "intent_confidence", "explicit_request", "pattern_similarity", "stuck", "language"
+        "sentiment",
+        "intent_confidence",
+        "explicit_request",
+        "pattern_similarity",
+        "stuck",
+        "language",
     ]
     # sentiment fired in a, d, e, h (h is a false alarm); it was the trigger of a, d and e.
     assert detectors["sentiment"] == {"conversations": 4, "turns": 4, "negatives": 1, "triggers": 3}

@@ -13,7 +13,7 @@ from handoff.store import ConversationStore
 def directory(tmp_path):
     store = ConversationStore(f"sqlite:///{tmp_path / 'agents.db'}")
     store.create_schema()
-    yield AgentDirectory(store, session_hours=1)
+    yield AgentDirectory(store, session_hours=1, password_memory_kib=64)
     store.close()
 
 

@@ -44,7 +44,12 @@ def test_a_miss_is_listed_and_an_overlap_counts_as_found(report):
     invoices, amounts = report["types"]["invoice_number"], report["types"]["amount"]
     assert (invoices["gold"], invoices["found"], invoices["precision"]) == (2, 1, 1.0)
     assert invoices["missed"] == ["'#85632' in 'where is the bull #85632'"]
-    assert (amounts["gold"], amounts["found"], amounts["predicted"], amounts["correct"]) == (2, 2, 2, 2)  # "$160" ~ "160"
+    assert (amounts["gold"], amounts["found"], amounts["predicted"], amounts["correct"]) == (
+        2,
+        2,
+        2,
+        2,
+    )  # "$160" ~ "160"
 
 
 def test_types_with_nothing_to_divide_report_none(report):

@@ -1,11 +1,11 @@
 from datetime import date, timedelta
 
+from detectors.tuning.conversations import read_conversations
 from handoff.export import export_verdicts
 from handoff.ownership import Owner
 from handoff.records import utcnow
 from handoff.store import ConversationStore
 from handoff.tickets import NewTicket, Tickets
-from detectors.tuning.conversations import read_conversations
 
 
 def resolved_handoff(store, tickets, texts, needed):
@@ -14,7 +14,9 @@ def resolved_handoff(store, tickets, texts, needed):
         store.add_customer_message(info.id, f"m{n}", text)
         store.add_message(info.id, "bot", "bot answer")
     transcript = [{"sender": m.sender, "text": m.text} for m in store.messages_after(info.id)]
-    ticket, _ = tickets.open(NewTicket(info.id, "normal", "orders", "sentiment", "upset", {"transcript": transcript}, 600))
+    ticket, _ = tickets.open(
+        NewTicket(info.id, "normal", "orders", "sentiment", "upset", {"transcript": transcript}, 600)
+    )
     tickets.accept(ticket.id, "ana", "Ana")
     tickets.close(ticket.id, "ana", "resolved", Owner.CLOSED, "done", needed=needed)
     return ticket.id

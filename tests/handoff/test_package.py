@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from detectors.types import Decision, Signal
 from handoff.config import HandoffSettings
@@ -10,7 +10,7 @@ from handoff.ownership import Owner
 from handoff.package import build_package, case_of, language_of
 from handoff.store import ConversationInfo, StoredMessage
 
-NOW = datetime(2026, 12, 3, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
 
 
 def decision(*signals: Signal) -> Decision:
@@ -19,17 +19,31 @@ def decision(*signals: Signal) -> Decision:
 
 
 INJURY = Signal(
-    "pattern_similarity", 0.91, 0.75, True, "Looks like a case about someone hurt by a product: 'it burned my son'",
-    {"case_type": "injury", "case_label": "someone hurt by a product", "case_probability": 0.91,
-     "sentence": "it burned my son", "example": "the stove burned my hand"},
+    "pattern_similarity",
+    0.91,
+    0.75,
+    True,
+    "Looks like a case about someone hurt by a product: 'it burned my son'",
+    {
+        "case_type": "injury",
+        "case_label": "someone hurt by a product",
+        "case_probability": 0.91,
+        "sentence": "it burned my son",
+        "example": "the stove burned my hand",
+    },
 )
 SPANISH = Signal("language", 1.0, 1.0, True, "Writes in Spanish (2 messages in a row)", {"language": "es", "streak": 2})
 
 
 def test_the_case_type_comes_from_a_fired_pattern_signal_only() -> None:
     case = case_of(decision(INJURY))
-    assert case == {"name": "injury", "label": "someone hurt by a product", "score": 0.91,
-                    "sentence": "it burned my son", "example": "the stove burned my hand"}
+    assert case == {
+        "name": "injury",
+        "label": "someone hurt by a product",
+        "score": 0.91,
+        "sentence": "it burned my son",
+        "example": "the stove burned my hand",
+    }
     quiet = Signal("pattern_similarity", 0.4, 0.75, False, "Closest case type", {"case_type": "injury"})
     assert case_of(decision(quiet)) is None
 
@@ -44,8 +58,18 @@ def test_the_language_comes_from_the_language_or_request_signal_that_fired() -> 
 def test_the_package_names_the_case_the_language_and_the_skills_it_needs() -> None:
     info = ConversationInfo("c1", Owner.QUEUED, 1, {}, NOW)
     messages = [StoredMessage("c1", 1, "customer", "se me rompió la tienda", NOW)]
-    package = build_package(info, messages, decision(INJURY, SPANISH), "summary", [], "urgent", ["A case"], "general",
-                            language={"code": "es", "name": "Spanish"}, required_skills=["lang:es"])
+    package = build_package(
+        info,
+        messages,
+        decision(INJURY, SPANISH),
+        "summary",
+        [],
+        "urgent",
+        ["A case"],
+        "general",
+        language={"code": "es", "name": "Spanish"},
+        required_skills=["lang:es"],
+    )
     assert package["schema_version"] == 2
     assert package["case_type"]["name"] == "injury"
     assert package["language"] == {"code": "es", "name": "Spanish"}

@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from handoff.priority import Priority, PriorityRules, assign_priority, is_vip, urgent_wording
+from handoff.priority import (
+    Priority,
+    PriorityRules,
+    assign_priority,
+    is_vip,
+    urgent_wording,
+)
 
 RULES = PriorityRules()
 CALM = ["Where is my parcel?"]
@@ -189,13 +195,15 @@ def test_the_rules_are_a_strict_frozen_config_section():
 
 
 def test_a_case_type_raises_the_level_to_the_one_the_deployment_gives_it() -> None:
-    level, reasons = assign_priority("pattern_similarity", 0.1, ["the stove burned my son"], {}, PriorityRules(),
-                                     case=("an injury", Priority.URGENT))
+    level, reasons = assign_priority(
+        "pattern_similarity", 0.1, ["the stove burned my son"], {}, PriorityRules(), case=("an injury", Priority.URGENT)
+    )
     assert level == Priority.URGENT
     assert "A case about an injury: urgent" in reasons
 
 
 def test_a_case_type_never_lowers_the_level() -> None:
-    level, _ = assign_priority("sentiment", 0.1, ["refund my exception"], {}, PriorityRules(),
-                               case=("an exception to policy", Priority.NORMAL))
+    level, _ = assign_priority(
+        "sentiment", 0.1, ["refund my exception"], {}, PriorityRules(), case=("an exception to policy", Priority.NORMAL)
+    )
     assert level == Priority.HIGH

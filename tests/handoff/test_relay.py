@@ -26,5 +26,4 @@ def test_a_subscriber_that_falls_behind_is_told_to_resync():
             await relay.publish("a", {"n": 5})
             assert queue.get_nowait() == {"n": 5}  # live again after the resync
 
-
     asyncio.run(main())

@@ -1,19 +1,19 @@
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from handoff.agents import Agent
 from handoff.config import BusinessHours
+from handoff.priority import raise_priority
 from handoff.routing import (
     Waiting,
     best_agent,
     estimated_wait_s,
     queue_order,
-    raise_priority,
     within_business_hours,
 )
 
-T0 = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 
 def agent(id, teams=(), status="online", max_chats=2, skills=()):
@@ -25,8 +25,13 @@ def waiting(ticket_id, priority="normal", team="orders", minutes_ago=0, declined
 
 
 def test_urgent_first_then_longest_waiting():
-    chats = [waiting(1, "normal", minutes_ago=10), waiting(2, "urgent", minutes_ago=1), waiting(3, "normal", minutes_ago=20),
-             waiting(4, "high", minutes_ago=5), waiting(5, "low", minutes_ago=60)]
+    chats = [
+        waiting(1, "normal", minutes_ago=10),
+        waiting(2, "urgent", minutes_ago=1),
+        waiting(3, "normal", minutes_ago=20),
+        waiting(4, "high", minutes_ago=5),
+        waiting(5, "low", minutes_ago=60),
+    ]
     assert [w.ticket_id for w in queue_order(chats)] == [2, 4, 3, 1, 5]
 
 
@@ -57,7 +62,9 @@ def test_offline_away_full_declined_and_excluded_agents_are_skipped():
     assert best_agent(chat, agents, {"c": 1}).id == "e"
 
 
-@pytest.mark.parametrize(("priority", "raised"), [("low", "normal"), ("normal", "high"), ("high", "urgent"), ("urgent", "urgent")])
+@pytest.mark.parametrize(
+    ("priority", "raised"), [("low", "normal"), ("normal", "high"), ("high", "urgent"), ("urgent", "urgent")]
+)
 def test_raise_priority(priority, raised):
     assert raise_priority(priority) == raised
 
@@ -72,11 +79,11 @@ def test_estimated_wait(position, online, handle, expected):
 
 def test_business_hours_in_the_configured_zone():
     hours = BusinessHours(timezone="America/New_York", days=[0, 1, 2, 3, 4], open="09:00", close="17:00")
-    monday_10_ny = datetime(2026, 11, 23, 15, 0, tzinfo=timezone.utc)  # 10:00 in New York
+    monday_10_ny = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)  # 10:00 in New York
     assert within_business_hours(monday_10_ny, hours)
     assert not within_business_hours(monday_10_ny.replace(hour=13), hours)  # 08:00 in New York
     assert not within_business_hours(monday_10_ny.replace(hour=22), hours)  # 17:00 in New York: closed
-    assert not within_business_hours(datetime(2026, 11, 22, 15, 0, tzinfo=timezone.utc), hours)  # Sunday
+    assert not within_business_hours(datetime(2026, 11, 22, 15, 0, tzinfo=UTC), hours)  # Sunday
 
 
 def test_always_open_by_default():

@@ -12,8 +12,6 @@ from detectors.thresholds import Thresholds
 from handoff.records import BankEntryRow, TicketEventRow
 from tests.bot.chat_client import hello, is_type, say, until
 
-pytestmark = pytest.mark.slow
-
 ADMIN_PASSWORD = "admin-password-1"
 
 
@@ -40,9 +38,19 @@ class Agents:
         return response.json()["token"]
 
     def add(self, name, teams=(), role="agent", max_chats=3, online=True):
-        created = self.call("admin", "post", "/api/agent/agents", json={
-            "id": name, "display_name": name.title(), "teams": list(teams), "role": role,
-            "max_chats": max_chats, "password": f"{name}-password"})
+        created = self.call(
+            "admin",
+            "post",
+            "/api/agent/agents",
+            json={
+                "id": name,
+                "display_name": name.title(),
+                "teams": list(teams),
+                "role": role,
+                "max_chats": max_chats,
+                "password": f"{name}-password",
+            },
+        )
         assert created.status_code == 201, created.text
         self.tokens[name] = self._login(name, f"{name}-password")
         if online:
@@ -84,8 +92,15 @@ def test_package_has_transcript_trigger_scores_entities_summary_and_identity(mak
         agents = Agents(client)
         agents.add("ana", teams=["orders"])
         with client.websocket_connect("/ws/chat") as ws:
-            hello(ws, customer={"name": "Ada Lovelace", "email": "ada@example.com", "page_url": "https://shop.example/orders",
-                                "attributes": {"plan": "gold"}})
+            hello(
+                ws,
+                customer={
+                    "name": "Ada Lovelace",
+                    "email": "ada@example.com",
+                    "page_url": "https://shop.example/orders",
+                    "attributes": {"plan": "gold"},
+                },
+            )
             until(ws, is_type("state"))
             say(ws, "Where is my order NW-123456? I paid $89.90 on March 3")
             until(ws, lambda f: f.get("sender") == "bot" and f["seq"] > 2)
@@ -196,7 +211,9 @@ def test_sla_at_risk_raises_priority_and_a_breach_is_recorded(make_app):
     with start(make_app, **slas) as client:
         agents = Agents(client)
         agents.add("ana", teams=["general"])
-        with client.websocket_connect("/ws/agent", headers={"Authorization": f"Bearer {agents.tokens['admin']}"}) as supervisor:
+        with client.websocket_connect(
+            "/ws/agent", headers={"Authorization": f"Bearer {agents.tokens['admin']}"}
+        ) as supervisor:
             assert supervisor.receive_json()["type"] == "hello"
             with client.websocket_connect("/ws/chat") as ws:
                 escalate(ws)
@@ -221,27 +238,43 @@ def test_transfers_keep_the_package_and_add_notes(make_app):
             assert agents.call("ana", "post", f"/api/agent/tickets/{ticket_id}/accept").status_code == 200
             until(ws, is_type("state", state="agent"))
 
-            moved = agents.call("ana", "post", f"/api/agent/tickets/{ticket_id}/transfer",
-                                json={"to": "agent", "target": "bo", "note": "card question"})
+            moved = agents.call(
+                "ana",
+                "post",
+                f"/api/agent/tickets/{ticket_id}/transfer",
+                json={"to": "agent", "target": "bo", "note": "card question"},
+            )
             assert moved.status_code == 200 and moved.json()["assigned_agent"] == "bo"
             # Wait for Bo's frame: a repeat of Ana's state frame may still be in flight.
             state, _ = until(ws, is_type("state", agent="Bo"))
             assert state == {"type": "state", "state": "agent", "agent": "Bo"}
 
-            up = agents.call("bo", "post", f"/api/agent/tickets/{ticket_id}/transfer", json={"to": "supervisor", "note": "angry"})
+            up = agents.call(
+                "bo", "post", f"/api/agent/tickets/{ticket_id}/transfer", json={"to": "supervisor", "note": "angry"}
+            )
             assert up.status_code == 200 and up.json()["assigned_agent"] in {"sue", "admin"}
             holder = up.json()["assigned_agent"]
 
-            team = agents.call(holder, "post", f"/api/agent/tickets/{ticket_id}/transfer",
-                               json={"to": "team", "target": "billing", "note": "refund"})
+            team = agents.call(
+                holder,
+                "post",
+                f"/api/agent/tickets/{ticket_id}/transfer",
+                json={"to": "team", "target": "billing", "note": "refund"},
+            )
             assert team.status_code == 200 and team.json()["status"] == "queued" and team.json()["team"] == "billing"
             until(ws, is_type("state", state="queued"))
-            bad = agents.call(holder, "post", f"/api/agent/tickets/{ticket_id}/transfer", json={"to": "team", "target": "orders"})
+            bad = agents.call(
+                holder, "post", f"/api/agent/tickets/{ticket_id}/transfer", json={"to": "team", "target": "orders"}
+            )
             assert bad.status_code == 409  # no longer holds it
         detail = agents.ticket("admin", ticket_id)
         assert detail["package"] == package
         notes = [(e["kind"], e["data"].get("note")) for e in detail["events"] if e["kind"].startswith("transfer")]
-        assert notes == [("transfer_agent", "card question"), ("transfer_supervisor", "angry"), ("transfer_team", "refund")]
+        assert notes == [
+            ("transfer_agent", "card question"),
+            ("transfer_supervisor", "angry"),
+            ("transfer_team", "refund"),
+        ]
 
 
 def test_agent_messages_notes_return_to_bot_and_first_response(make_app):
@@ -253,7 +286,9 @@ def test_agent_messages_notes_return_to_bot_and_first_response(make_app):
             ticket_id = agents.queue()["queued"][0]["id"]
             agents.call("ana", "post", f"/api/agent/tickets/{ticket_id}/accept")
             until(ws, is_type("state", state="agent"))
-            sent = agents.call("ana", "post", f"/api/agent/tickets/{ticket_id}/messages", json={"text": "Hi, I'm Ana. How can I help?"})
+            sent = agents.call(
+                "ana", "post", f"/api/agent/tickets/{ticket_id}/messages", json={"text": "Hi, I'm Ana. How can I help?"}
+            )
             assert sent.status_code == 200
             reply, _ = until(ws, lambda f: f.get("sender") == "agent")
             assert reply["author"] == "Ana" and reply["text"].startswith("Hi, I'm Ana")
@@ -263,7 +298,7 @@ def test_agent_messages_notes_return_to_bot_and_first_response(make_app):
             assert agents.ticket("admin", ticket_id)["first_response_at"]
             # Turns an agent handles are still scored and stored, though nothing acts on the scores.
             cid = agents.ticket("admin", ticket_id)["conversation_id"]
-            store = client.app.state.store
+            store = client.app.state.services.store
             wait_for(lambda: store.messages_after(cid, ack["seq"] - 1)[0].analysis is not None)
             assert "signals" in store.messages_after(cid, ack["seq"] - 1)[0].analysis
             assert agents.call("ana", "post", f"/api/agent/tickets/{ticket_id}/return").status_code == 200
@@ -277,7 +312,7 @@ def test_resolve_yes_grows_the_bank_and_no_records_a_false_escalation(make_app):
     with start(make_app, offer_timeout_s=60) as client:
         agents = Agents(client)
         agents.status("admin", "online")
-        bank = client.app.state.bank
+        bank = client.app.state.services.analysis.bank
         size = len(bank)
         verdicts = {}
         for needed in (True, False):
@@ -285,13 +320,17 @@ def test_resolve_yes_grows_the_bank_and_no_records_a_false_escalation(make_app):
                 escalate(ws)
                 ticket_id = agents.queue()["queued"][0]["id"]
                 agents.call("admin", "post", f"/api/agent/tickets/{ticket_id}/accept")
-                done = agents.call("admin", "post", f"/api/agent/tickets/{ticket_id}/resolve",
-                                   json={"needed": needed, "comment": "verdict test"})
+                done = agents.call(
+                    "admin",
+                    "post",
+                    f"/api/agent/tickets/{ticket_id}/resolve",
+                    json={"needed": needed, "comment": "verdict test"},
+                )
                 assert done.status_code == 200 and done.json()["status"] == "resolved"
                 until(ws, is_type("state", state="closed"))
                 verdicts[needed] = ticket_id
         assert len(bank) == size + 1 and f"ticket-{verdicts[True]}" in bank.ids
-        with client.app.state.store.session() as session:
+        with client.app.state.services.store.session() as session:
             saved = session.scalars(select(BankEntryRow.ticket_id)).all()
             resolved = session.scalars(select(TicketEventRow).where(TicketEventRow.kind == "resolved")).all()
         assert saved == [verdicts[True]]
@@ -308,7 +347,7 @@ def test_confirmed_escalations_return_to_the_bank_after_a_restart(make_app):
         agents.call("admin", "post", f"/api/agent/tickets/{ticket_id}/accept")
         agents.call("admin", "post", f"/api/agent/tickets/{ticket_id}/resolve", json={"needed": True})
     with TestClient(make_app(handoff={"dispatch_interval_s": 0.05})) as client:  # same database file
-        assert f"ticket-{ticket_id}" in client.app.state.bank.ids
+        assert f"ticket-{ticket_id}" in client.app.state.services.analysis.bank.ids
 
 
 def test_agent_routes_need_a_session(make_app):

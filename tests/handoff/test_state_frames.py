@@ -6,13 +6,22 @@ import asyncio
 
 import pytest
 
+from detectors.pattern_similarity import EscalationBank
 from handoff.agents import AgentDirectory
 from handoff.config import HandoffSettings
-from handoff.priority import PriorityRules
+from handoff.entities import EntityExtractor
 from handoff.relay import LocalRelay, conversation_topic
-from handoff.service import HandoffService
+from handoff.service import HandoffDeployment, HandoffService
 from handoff.store import ConversationStore
 from handoff.tickets import NewTicket
+
+
+async def _no_embedding(texts: list[str]):  # publishing state never embeds anything
+    raise AssertionError("not reached")
+
+
+# Publishing state reads only the store and the queue; the packaging seams are never reached.
+NO_DEPLOYMENT = HandoffDeployment(EntityExtractor(nlp=None), EscalationBank(dim=4), _no_embedding)
 
 
 class RacedStore(ConversationStore):
@@ -29,22 +38,20 @@ class RacedStore(ConversationStore):
 
 
 @pytest.fixture
-def store(tmp_path):
-    store = RacedStore(f"sqlite:///{tmp_path / 'states.db'}")
-    store.create_schema()
-    yield store
-    store.close()
+def store(open_store):
+    return open_store(RacedStore)
 
 
 def service(store, relay):
     # Publishing state reads only the store and the queue; the packaging seams are never reached.
-    return HandoffService(store, relay, HandoffSettings(), AgentDirectory(store), None, PriorityRules(), None, None, {})
+    return HandoffService(store, relay, HandoffSettings(teams={"general": []}), AgentDirectory(store), NO_DEPLOYMENT)
 
 
 def queued_chat(handoff, store):
     info, _ = store.start()
     ticket, _ = handoff.tickets.open(
-        NewTicket(info.id, "normal", "orders", "explicit_request", "Asked for a person", {"summary": "x"}, 600.0, False))
+        NewTicket(info.id, "normal", "orders", "explicit_request", "Asked for a person", {"summary": "x"}, 600.0, False)
+    )
     return info.id, ticket.id
 
 

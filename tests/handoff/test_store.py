@@ -4,15 +4,7 @@ import pytest
 from sqlalchemy import text
 
 from handoff.ownership import IllegalTransition, Owner
-from handoff.store import BotMayNotSpeak, ConversationNotFound, ConversationStore
-
-
-@pytest.fixture
-def store(tmp_path):
-    store = ConversationStore(f"sqlite:///{tmp_path / 'chat.db'}")
-    store.create_schema()
-    yield store
-    store.close()
+from handoff.store import BotMayNotSpeak, ConversationNotFound
 
 
 def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(store):

@@ -6,16 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from handoff.ownership import Owner
-from handoff.store import ConversationStore
 from handoff.tickets import NewTicket, TicketConflict, Tickets
-
-
-@pytest.fixture
-def store(tmp_path):
-    store = ConversationStore(f"sqlite:///{tmp_path / 'tickets.db'}")
-    store.create_schema()
-    yield store
-    store.close()
 
 
 @pytest.fixture
@@ -24,7 +15,9 @@ def tickets(store):
 
 
 def new(cid, offline=False, priority="normal"):
-    return NewTicket(cid, priority, "orders", "explicit_request", "Asked for a person", {"summary": "x"}, 600.0, offline)
+    return NewTicket(
+        cid, priority, "orders", "explicit_request", "Asked for a person", {"summary": "x"}, 600.0, offline
+    )
 
 
 def queued_ticket(store, tickets):

@@ -33,7 +33,7 @@ def test_a_cancellation_that_lands_with_the_wake_is_not_lost():
     async def scenario():
         event = asyncio.Event()
         waiting = asyncio.create_task(woken_or_elapsed(event, 30))
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(0)  # one turn of the loop: the task is now waiting on the event
         event.set()
         waiting.cancel()
         try:

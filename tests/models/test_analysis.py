@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pytest
@@ -39,7 +39,9 @@ class FakeEncoder:
         embeddings = np.array([[len(t), 1.0] for t in texts], dtype=np.float32)
         negative = embeddings[:, 0] / 100
         # A sentence's vector: its own length on the first axis, as if pooled from the same pass.
-        sentences = [np.array([[b - a, 1.0] for a, b in text_spans], np.float32).reshape(-1, 2) for text_spans in spans or []]
+        sentences = [
+            np.array([[b - a, 1.0] for a, b in text_spans], np.float32).reshape(-1, 2) for text_spans in spans or []
+        ]
         return embeddings, np.stack([negative, 1 - negative, np.zeros_like(negative)], axis=1), sentences
 
 
@@ -110,7 +112,9 @@ class TwoSigns:
 
 
 def test_sign_scores_take_the_strongest_sentence_and_skip_sentences_too_short_to_tell() -> None:
-    analyzer = Analyzer(FakeEncoder(), FakeBranch(), by_length, FakeIntents(), deployment=DeploymentHeads(signs=TwoSigns()))
+    analyzer = Analyzer(
+        FakeEncoder(), FakeBranch(), by_length, FakeIntents(), deployment=DeploymentHeads(signs=TwoSigns())
+    )
     long_sentence = "I tried that already and it did not work at all."
     [analysis] = analyzer.analyze([f"Hi. {long_sentence}"])
     assert analysis.signs[0] == ("fix_failed", pytest.approx(len(f"Hi. {long_sentence}") / 100))

@@ -30,7 +30,11 @@ def test_clinc150_keeps_every_split_and_the_oos_label(tmp_path: Path) -> None:
 
 
 def test_banking77_reads_quoted_csv_rows(tmp_path: Path) -> None:
-    write(tmp_path, "banking77/train.csv", 'text,category\nI am still waiting on my card?,card_arrival\n"Hi, my card, it broke",card_not_working\n')
+    write(
+        tmp_path,
+        "banking77/train.csv",
+        'text,category\nI am still waiting on my card?,card_arrival\n"Hi, my card, it broke",card_not_working\n',
+    )
     write(tmp_path, "banking77/test.csv", "text,category\nWhere is my card?,card_arrival\n")
     splits = datasets.load_banking77(tmp_path)
     assert splits["train"][1] == ("Hi, my card, it broke", "card_not_working")
@@ -41,7 +45,10 @@ def test_bitext_reads_utterance_and_intent_from_each_split(tmp_path: Path) -> No
     header = "utterance,intent,entity_type,entity_value,start_offset,end_offset,category,tags\n"
     for name, row in [
         ("Training", "i want to talk to an agent,contact_human_agent,,,,,CONTACT,BL\n"),
-        ("Validation", "how can I cancel purchase 113542617735902?,cancel_order,order_id,113542617735902,26,41,ORDER,BIL\n"),
+        (
+            "Validation",
+            "how can I cancel purchase 113542617735902?,cancel_order,order_id,113542617735902,26,41,ORDER,BIL\n",
+        ),
         ("Testing", "contact customer service,contact_customer_service,,,,,CONTACT,B\n"),
     ]:
         write(tmp_path, f"bitext-customer-support/Bitext_Sample_Customer_Service_{name}_Dataset.csv", header + row)
@@ -52,7 +59,7 @@ def test_bitext_reads_utterance_and_intent_from_each_split(tmp_path: Path) -> No
 
 
 def test_sst2_maps_labels_and_skips_both_header_styles(tmp_path: Path) -> None:
-    write(tmp_path, "sst2/train.tsv", "label\tsentence\n0\thide new secretions \n1\ta \"gorgeous\" film\n")
+    write(tmp_path, "sst2/train.tsv", 'label\tsentence\n0\thide new secretions \n1\ta "gorgeous" film\n')
     write(tmp_path, "sst2/dev.tsv", "label\tcontent\n1\tcharming .\n")
     write(tmp_path, "sst2/test.tsv", "label\tcontent\n0\tno movement , no yuks .\n")
     splits = datasets.load_sst2(tmp_path)

@@ -37,7 +37,9 @@ def test_the_shipped_branch_loads_onto_the_encoder_and_reads_tone(encoder) -> No
     assert branch.classes == ("negative", "neutral", "positive") and not branch.training
     # The committed weights are what the training script's default depth rebuilds.
     assert len(branch.layers) == DEPTH and branch.from_layer == encoder.transformer.config.num_hidden_layers - DEPTH
-    _, probabilities = encoder.encode_with_branch(["Thanks so much, that solved it!", "Worst service ever, I am furious!"], branch)
+    _, probabilities = encoder.encode_with_branch(
+        ["Thanks so much, that solved it!", "Worst service ever, I am furious!"], branch
+    )
     calm, furious = probabilities[:, branch.index("negative")]
     assert calm < 0.2 < 0.9 < furious
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
@@ -60,6 +62,10 @@ def test_a_branch_file_that_does_not_fit_is_refused_by_name(encoder, tmp_path) -
     save_file({"classifier.weight": torch.zeros(3, 4)}, str(tmp_path / "bare.safetensors"))
     with pytest.raises(BranchFormatError, match="metadata lacks from_layer"):
         encoder.load_branch(tmp_path / "bare.safetensors")
-    save_file({"classifier.weight": torch.zeros(3, 4)}, str(tmp_path / "odd.safetensors"), {"from_layer": "4", "classes": "a,b,c"})
+    save_file(
+        {"classifier.weight": torch.zeros(3, 4)},
+        str(tmp_path / "odd.safetensors"),
+        {"from_layer": "4", "classes": "a,b,c"},
+    )
     with pytest.raises(BranchFormatError, match="does not fit this encoder"):
         encoder.load_branch(tmp_path / "odd.safetensors")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pytest
@@ -66,9 +66,7 @@ def test_closer_to_ordinary_messages_scores_below_one_half() -> None:
 
 
 def test_one_column_per_class_in_order_and_one_row_per_embedding() -> None:
-    classes = ExampleClasses(
-        {"legal": (at(0), ("court",)), "injury": (at(90), ("hurt",))}, at(45), neighbours=1
-    )
+    classes = ExampleClasses({"legal": (at(0), ("court",)), "injury": (at(90), ("hurt",))}, at(45), neighbours=1)
     assert classes.classes == ("legal", "injury")
     probabilities = classes.probabilities(at(0, 90))
     assert probabilities.shape == (2, 2)

@@ -7,7 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from models.frustration import SHRINK_EXAMPLES, FrustrationBaseline, FrustrationHead, log_odds
+from models.frustration import (
+    SHRINK_EXAMPLES,
+    FrustrationBaseline,
+    FrustrationHead,
+    log_odds,
+)
 
 
 def sigmoid(x: float) -> float:

@@ -7,11 +7,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from models.heads import ClassProbability, HeadFormatError, LinearHead, MLPHead, load_head, softmax
+from models.heads import (
+    ClassProbability,
+    HeadFormatError,
+    LinearHead,
+    MLPHead,
+    load_head,
+    softmax,
+)
 
 
 def test_linear_head_is_a_softmax_of_the_affine_map() -> None:
-    head = LinearHead(np.array([[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]]), np.array([0.0, 0.0, np.log(2.0)]), ("a", "b", "c"))
+    head = LinearHead(
+        np.array([[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]]), np.array([0.0, 0.0, np.log(2.0)]), ("a", "b", "c")
+    )
     probabilities = head.predict_proba(np.array([[0.0, 0.0], [np.log(6.0), 0.0]]))
     # Row 1: logits (0, 0, log 2) -> (1, 1, 2) / 4. Row 2: (log 6, 0, log 2) -> (6, 1, 2) / 9.
     np.testing.assert_allclose(probabilities, [[0.25, 0.25, 0.5], [6 / 9, 1 / 9, 2 / 9]], rtol=1e-6)
@@ -39,7 +48,13 @@ def test_mlp_head_applies_relu_before_the_output_layer() -> None:
     "head",
     [
         LinearHead(np.arange(6.0).reshape(3, 2) / 10, np.array([0.1, -0.2, 0.3]), ("negative", "neutral", "positive")),
-        MLPHead(np.ones((4, 2)) / 3, np.arange(4.0) / 5, np.arange(8.0).reshape(2, 4) / 7, np.zeros(2), ("other", "human_request")),
+        MLPHead(
+            np.ones((4, 2)) / 3,
+            np.arange(4.0) / 5,
+            np.arange(8.0).reshape(2, 4) / 7,
+            np.zeros(2),
+            ("other", "human_request"),
+        ),
     ],
 )
 def test_save_and_load_round_trip_without_pickle(head: LinearHead, tmp_path: Path) -> None:

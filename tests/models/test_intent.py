@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import pytest
@@ -64,7 +64,7 @@ def test_far_points_score_more_out_of_scope_than_near_ones(model, centres) -> No
     far = cluster(centres["elsewhere"], 20, seed=300)
     near_scores, far_scores = model.out_of_scope(near), model.out_of_scope(far)
     assert near_scores.shape == (20,) and far_scores.shape == (20,)
-    assert ((0.0 <= near_scores) & (near_scores <= 1.0)).all() and ((0.0 <= far_scores) & (far_scores <= 1.0)).all()
+    assert ((near_scores >= 0.0) & (near_scores <= 1.0)).all() and ((far_scores >= 0.0) & (far_scores <= 1.0)).all()
     assert far_scores.min() > near_scores.max()
     assert far_scores.min() > 0.5  # beyond the calibrated in-scope 95th percentile
     assert np.median(near_scores) < 0.5

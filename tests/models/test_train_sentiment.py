@@ -7,7 +7,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from models.train_sentiment import StateCache, branch_probabilities, fine_tune, source_weights, training_sets, validate
+from models.train_sentiment import (
+    StateCache,
+    branch_probabilities,
+    fine_tune,
+    source_weights,
+    training_sets,
+    validate,
+)
 from tests.models.test_datasets import write
 
 CALM = ["Thank you, that was really helpful.", "Lovely, the parcel came early.", "Great service, cheers!"]
@@ -16,8 +23,11 @@ NEUTRAL = ["My order number is 4471.", "I bought it on Tuesday.", "It is the blu
 
 
 def test_training_sets_leave_out_the_tweets_that_validation_grades(tmp_path: Path) -> None:
-    write(tmp_path, "semeval2017-task4a/twitter-2013train-A.txt",
-          "1\tnegative\t@Delta my bag is STILL missing http://t.co/x\n2\tpositive\tlanded early, lovely crew\n")
+    write(
+        tmp_path,
+        "semeval2017-task4a/twitter-2013train-A.txt",
+        "1\tnegative\t@Delta my bag is STILL missing http://t.co/x\n2\tpositive\tlanded early, lovely crew\n",
+    )
     write(tmp_path, "tweeteval-sentiment/mapping.txt", "0\tnegative\n1\tneutral\n2\tpositive\n")
     write(tmp_path, "tweeteval-sentiment/val_text.txt", "@user my bag is still missing \n")
     write(tmp_path, "tweeteval-sentiment/val_labels.txt", "0\n")
@@ -52,7 +62,9 @@ def test_fine_tuning_from_cached_states_learns_and_round_trips(encoder, tmp_path
     np.testing.assert_array_equal(cache.states(texts)[1], states[1])  # read back from disk, unchanged
 
     labels = np.repeat([0, 1, 2], 3)
-    fine_tune(branch, {"toy": (states, labels)}, {"toy": 1.0}, steps=40, learning_rate=1e-3, rng=np.random.default_rng(0))
+    fine_tune(
+        branch, {"toy": (states, labels)}, {"toy": 1.0}, steps=40, learning_rate=1e-3, rng=np.random.default_rng(0)
+    )
     held_out = {"tweeteval_val": (states, ["negative"] * 3 + ["neutral"] * 3 + ["positive"] * 3),
                 "sst2_dev": (states[:3] + states[6:], ["negative"] * 3 + ["positive"] * 3)}  # fmt: skip
     figures = validate(branch, held_out)
@@ -83,4 +95,6 @@ def test_polar_sources_do_not_teach_that_neutral_is_rare(encoder, tmp_path: Path
         return float(branch_probabilities(branch, polar_states)[:, 1].mean())
 
     # Masked, the reviews' rows say nothing about neutrality, so neutral is not pushed to zero on them.
-    assert neutral_probability_after_training(frozenset({"reviews"})) > 2 * neutral_probability_after_training(frozenset())
+    assert neutral_probability_after_training(frozenset({"reviews"})) > 2 * neutral_probability_after_training(
+        frozenset()
+    )

@@ -26,9 +26,10 @@ def test_concurrent_requests_share_one_pass():
 
     worker = AnalysisWorker(slow_first, max_batch=32, max_wait_ms=50)
     try:
+
         async def main():
             futures = [asyncio.ensure_future(worker.analyze(f"m{i}")) for i in range(10)]
-            await asyncio.sleep(0.02)
+            await asyncio.sleep(0)  # one turn of the loop: every analyze() has submitted its text
             gate.set()
             return await asyncio.gather(*futures)
 

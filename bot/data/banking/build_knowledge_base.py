@@ -49,7 +49,13 @@ def build(data_root: Path) -> dict[str, object]:
         )
     teams = defaultdict(list)
     for topic in sorted(set(topics.values())):
-        teams["cards" if topic in ("cards", "cash") else "payments" if topic in ("payments", "transfers", "top_up", "exchange") else topic].append(topic)
+        teams[
+            "cards"
+            if topic in ("cards", "cash")
+            else "payments"
+            if topic in ("payments", "transfers", "top_up", "exchange")
+            else topic
+        ].append(topic)
     return {
         "name": "Harbour Bank",
         "greeting": "Hi! I'm Harbour Bank's assistant, a bot. Ask me about your card, payments, transfers or your account. "

@@ -45,6 +45,8 @@ def format_quality(figures: dict[str, Any]) -> str:
         vader_text = f"{vader:>7.3f}" if isinstance(vader, float) else ""
         rows.append(f"{section:<18}{key:<28}{value:>8.3f}{target:>9.3f}  {vader_text}  {mark}")
     alarms = figures["explicit_request"]["false_alarms_per_1000"]
-    rows.append(f"{'explicit_request':<18}{'false_alarms_per_1000':<28}{alarms:>8.3f}{'<= 1.0':>9}  "
-                f"{'':>7}  {'ok' if alarms <= MAX_FALSE_ALARMS_PER_1000 else 'above'}")
+    rows.append(
+        f"{'explicit_request':<18}{'false_alarms_per_1000':<28}{alarms:>8.3f}{'<= 1.0':>9}  "
+        f"{'':>7}  {'ok' if alarms <= MAX_FALSE_ALARMS_PER_1000 else 'above'}"
+    )
     return "\n".join(rows)

@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from bot import settings as bot_settings
-from bot.settings import ConfigError, load_settings
+from bot import config as bot_config
+from escalator.settings import ConfigError, load_settings
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -17,7 +17,7 @@ def test_defaults_without_a_file(tmp_path, monkeypatch):
     settings = load_settings()
     assert settings.server.port == 8000
     assert settings.database.url.startswith("sqlite:///")
-    assert settings.bot.knowledge_base == Path(bot_settings.__file__).parent / "data" / "store" / "knowledge_base.yaml"
+    assert settings.bot.knowledge_base == Path(bot_config.__file__).parent / "data" / "store" / "knowledge_base.yaml"
     assert 0 < settings.detectors.explicit_request.threshold < 1
 
 
@@ -28,8 +28,10 @@ def test_file_in_working_directory_is_read(tmp_path, monkeypatch):
 
 
 def test_file_values_and_environment_overrides(tmp_path, monkeypatch):
-    path = write(tmp_path, "[server]\nport = 9001\nallowed_origins = ['https://shop.example']\n"
-                           "[detectors.sentiment]\ntrend = 0.7\n")
+    path = write(
+        tmp_path,
+        "[server]\nport = 9001\nallowed_origins = ['https://shop.example']\n[detectors.sentiment]\ntrend = 0.7\n",
+    )
     monkeypatch.setenv("ESCALATOR_SERVER__PORT", "9200")
     monkeypatch.setenv("ESCALATOR_DETECTORS__SENTIMENT__MESSAGE", "0.8")
     settings = load_settings(path)
@@ -70,5 +72,7 @@ def test_a_knowledge_base_named_in_a_config_file_is_found_beside_it(tmp_path, mo
     deployment.mkdir()
     (deployment / "escalator.toml").write_text('[bot]\nknowledge_base = "kb.yaml"\n', encoding="utf-8")
     monkeypatch.chdir(tmp_path)
-    settings = load_settings(deployment / "escalator.toml")
-    assert settings.bot.knowledge_base == deployment / "kb.yaml"
+    with pytest.raises(ConfigError, match="bot.knowledge_base: file not found: .*deployment/kb.yaml"):
+        load_settings(deployment / "escalator.toml")  # named before anything starts
+    (deployment / "kb.yaml").write_text("intents: []\n", encoding="utf-8")
+    assert load_settings(deployment / "escalator.toml").bot.knowledge_base == deployment / "kb.yaml"

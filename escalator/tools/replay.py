@@ -1,25 +1,21 @@
 """Replaying labelled conversations through the real pipeline: the server's code path without the websocket.
 
-Every customer turn is analysed once (one batched encoder pass for the whole file); thresholds can then be
-varied freely, because only the detectors and the policy depend on them.
+Every customer turn is analysed once (batched encoder passes over the whole file); thresholds can then be varied
+freely, because only the detectors and the policy depend on them.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
-from bot.app import detector_context, make_responder
-from bot.offline import OfflinePipeline
 from bot.pipeline import Pipeline
-from bot.responder import Responder
-from detectors.registry import DetectorSuite
 from detectors.thresholds import LiveThresholds, Thresholds
 from detectors.tuning.conversations import LabelledConversation
 from detectors.tuning.metrics import Outcome, outcome_from_decisions
 from detectors.types import Decision, Turn
+from escalator.services import Analysis
 from models.analysis import TurnAnalysis
-
 
 ANALYSIS_CHUNK = 256  # messages per batched pass while preparing a replay
 
@@ -29,27 +25,25 @@ class Replayer:
 
     def __init__(
         self,
-        offline: OfflinePipeline,
+        analysis: Analysis,
         conversations: Sequence[LabelledConversation],
         on_analysed: Callable[[int], object] = lambda count: None,
         analyses: dict[str, TurnAnalysis] | None = None,
     ) -> None:
-        self.offline = offline
+        self.analysis = analysis
         self.conversations = list(conversations)
         if analyses is None:
             texts = sorted({t.text for c in self.conversations for t in c.turns if t.role == "customer"})
             analyses = {}
             for start in range(0, len(texts), ANALYSIS_CHUNK):  # in chunks, so progress can be shown
                 chunk = texts[start : start + ANALYSIS_CHUNK]
-                analyses.update(zip(chunk, offline.analyze_many(chunk)))
+                analyses.update(zip(chunk, analysis.analyze_many(chunk), strict=False))
                 on_analysed(len(chunk))
         self.analyses = analyses
-        self.suite = DetectorSuite.build(detector_context(offline.knowledge_base, offline.bank))
-        self.responder = make_responder(offline.knowledge_base, offline.settings)
 
     def subset(self, conversations: Sequence[LabelledConversation]) -> Replayer:
         """A replayer of some of these conversations, sharing the analyses already made."""
-        return Replayer(self.offline, conversations, analyses=self.analyses)
+        return Replayer(self.analysis, conversations, analyses=self.analyses)
 
     def replay(self, thresholds: Thresholds) -> list[Outcome]:
         return asyncio.run(self._replay_all(thresholds))
@@ -58,16 +52,17 @@ class Replayer:
         async def analyze(text: str) -> TurnAnalysis:
             return self.analyses[text]
 
-        pipeline = Pipeline(analyze, self.suite, self.responder, LiveThresholds(thresholds))
+        pipeline = self.analysis.pipeline(analyze, LiveThresholds(thresholds))
         return [await self._replay_one(pipeline, conversation) for conversation in self.conversations]
 
-    async def _replay_one(self, pipeline: Pipeline, conversation: LabelledConversation) -> Outcome:
+    @staticmethod
+    async def _replay_one(pipeline: Pipeline, conversation: LabelledConversation) -> Outcome:
         history: list[Turn] = []
         decisions: list[Decision] = []
         turns = conversation.turns
         for index, turn in enumerate(turns):
             if turn.role != "customer":
-                history.append(Turn(turn.role, turn.text))  # type: ignore[arg-type]
+                history.append(Turn(turn.role, turn.text))
                 continue
             assessment = await pipeline.assess(conversation.id, history, turn.text)
             decisions.append(assessment.decision)

@@ -9,12 +9,13 @@ import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import argparse  # noqa: E402
-import sys  # noqa: E402
+import argparse
+import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
-from bot.settings import DEFAULT_CONFIG_FILE, ConfigError, Settings, load_settings
+from detectors.types import Role
+from escalator.settings import DEFAULT_CONFIG_FILE, ConfigError, Settings, load_settings
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -50,7 +51,9 @@ def _parser() -> argparse.ArgumentParser:
 
     detect = commands.add_parser("detect", help="score one message with every detector")
     detect.add_argument("text", help="the customer message to judge")
-    detect.add_argument("--history", type=Path, help="earlier turns, one per line ('bot:' / 'customer:' prefixes optional)")
+    detect.add_argument(
+        "--history", type=Path, help="earlier turns, one per line ('bot:' / 'customer:' prefixes optional)"
+    )
     detect.add_argument("--config", type=Path, help="TOML configuration file (thresholds, knowledge base)")
     detect.set_defaults(run=_detect)
 
@@ -58,15 +61,21 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("head", choices=sorted(TRAINERS), help="which head to train")
     train.add_argument("--data", type=Path, help=DATA_HELP)
     train.add_argument("--out", type=Path, help="where to write the weights (default: the shipped file)")
-    train.add_argument("--cache", type=Path, help="cache of encoder outputs (default: the trainer's own under var/cache)")
+    train.add_argument(
+        "--cache", type=Path, help="cache of encoder outputs (default: the trainer's own under var/cache)"
+    )
     train.set_defaults(run=_train)
 
     evaluate = commands.add_parser("evaluate-detectors", help="measure the detectors on the public data sets")
     evaluate.add_argument("--data", type=Path, help=DATA_HELP)
     evaluate.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     evaluate.add_argument("--cache", type=Path, default=Path("var/cache/embeddings"), help="embedding cache")
-    evaluate.add_argument("--config", type=Path, help="TOML configuration file whose thresholds to measure "
-                          "(e.g. a suggested.toml from `escalator tune`; default: ./escalator.toml or the built-in ones)")
+    evaluate.add_argument(
+        "--config",
+        type=Path,
+        help="TOML configuration file whose thresholds to measure "
+        "(e.g. a suggested.toml from `escalator tune`; default: ./escalator.toml or the built-in ones)",
+    )
     evaluate.set_defaults(run=_evaluate_detectors)
 
     entities = commands.add_parser("evaluate-entities", help="precision and recall of entity extraction per type")
@@ -75,34 +84,50 @@ def _parser() -> argparse.ArgumentParser:
     entities.add_argument("--split", default="test", choices=("train", "dev", "test"))
     entities.set_defaults(run=_evaluate_entities)
 
-    chats = commands.add_parser("evaluate-public-chats",
-                                help="replay two-question chats from Banking77 test and CLINC150 oos_test")
+    chats = commands.add_parser(
+        "evaluate-public-chats", help="replay two-question chats from Banking77 test and CLINC150 oos_test"
+    )
     chats.add_argument("--data", type=Path, help=DATA_HELP)
-    chats.add_argument("--config", type=Path, help="TOML configuration file (use the banking deployment's for Banking77)")
+    chats.add_argument(
+        "--config", type=Path, help="TOML configuration file (use the banking deployment's for Banking77)"
+    )
     chats.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     chats.set_defaults(run=_evaluate_public_chats)
 
     replay = commands.add_parser("evaluate", help="replay labelled conversations and report precision and recall")
     replay.add_argument("--conversations", type=Path, required=True, help="labelled conversations (JSON Lines)")
     replay.add_argument("--config", type=Path, help="TOML configuration file whose thresholds to use")
-    replay.add_argument("--tolerance", type=int, default=1, help="customer turns early or late that still count as on time")
+    replay.add_argument(
+        "--tolerance", type=int, default=1, help="customer turns early or late that still count as on time"
+    )
     replay.add_argument("--json", type=Path, help="also write the report to this JSON file")
     replay.set_defaults(run=_evaluate)
 
     tune = commands.add_parser("tune", help="search detector thresholds on labelled conversations")
     tune.add_argument("--conversations", type=Path, required=True, help="labelled conversations (JSON Lines)")
     tune.add_argument("--config", type=Path, help="TOML configuration file to start from")
-    tune.add_argument("--objective", default="f1",
-                      help="what to maximise: f1 | recall@precision>=0.9 | precision@recall>=0.95 | on_time@precision>=0.9")
+    tune.add_argument(
+        "--objective",
+        default="f1",
+        help="what to maximise: f1 | recall@precision>=0.9 | precision@recall>=0.95 | on_time@precision>=0.9",
+    )
     tune.add_argument("--out", type=Path, default=Path("var/tune"), help="where to write suggested.toml and the report")
     tune.add_argument("--tolerance", type=int, default=1)
-    tune.add_argument("--floors", help="per-category floors the search must hold, e.g. 'caught>=0.85,false<=0.1' "
-                      "(conversations need a category)")
-    tune.add_argument("--holdout", default="0.3",
-                      help="conversations kept out of the search and reported apart: a share of the file (default 0.3, "
-                      "drawn within each category), 0 for none, or another labelled conversations file")
-    tune.add_argument("--freeze", default="", help="sections or fields to leave as they are, comma-separated "
-                      "(e.g. 'explicit_request,sentiment.trend')")
+    tune.add_argument(
+        "--floors",
+        help="per-category floors the search must hold, e.g. 'caught>=0.85,false<=0.1' (conversations need a category)",
+    )
+    tune.add_argument(
+        "--holdout",
+        default="0.3",
+        help="conversations kept out of the search and reported apart: a share of the file (default 0.3, "
+        "drawn within each category), 0 for none, or another labelled conversations file",
+    )
+    tune.add_argument(
+        "--freeze",
+        default="",
+        help="sections or fields to leave as they are, comma-separated (e.g. 'explicit_request,sentiment.trend')",
+    )
     tune.add_argument("--no-progress", action="store_true", help="no progress bar")
     tune.set_defaults(run=_tune)
 
@@ -129,14 +154,19 @@ def _data_root(args: argparse.Namespace, command: str) -> Path | None:
     if args.data is not None and args.data.is_dir():
         return args.data
     problem = "needs --data DIR" if args.data is None else f"cannot find the data folder {args.data}"
-    print(f"escalator {command} {problem}: the folder of public data sets with {NEEDED_DATA[command]} "
-          "(each in its own sub-folder, e.g. shared/data beside the clone).", file=sys.stderr)
+    print(
+        f"escalator {command} {problem}: the folder of public data sets with {NEEDED_DATA[command]} "
+        "(each in its own sub-folder, e.g. shared/data beside the clone).",
+        file=sys.stderr,
+    )
     return None
 
 
 def _settings(args: argparse.Namespace) -> Settings:
     overrides: dict[str, object] = {}
-    server = {k: v for k, v in (("host", getattr(args, "host", None)), ("port", getattr(args, "port", None))) if v is not None}
+    server = {
+        k: v for k, v in (("host", getattr(args, "host", None)), ("port", getattr(args, "port", None))) if v is not None
+    }
     if server:
         overrides["server"] = server
     return load_settings(getattr(args, "config", None), **overrides)
@@ -145,7 +175,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from bot.app import create_app
+    from escalator.app import create_app
 
     settings = _settings(args)
     config_file = args.config or (DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.exists() else None)
@@ -166,19 +196,23 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _detect(args: argparse.Namespace) -> int:
-    from bot.offline import build_offline_pipeline, read_history
     from detectors.types import Turn
+    from escalator.services import build_analysis
 
-    offline = build_offline_pipeline(load_settings(args.config))
+    analysis = build_analysis(load_settings(args.config))
     earlier = read_history(args.history) if args.history else []
     customer = [text for role, text in earlier if role == "customer"]
-    analyses = iter(offline.analyze_many(customer)) if customer else iter(())
-    history = [Turn("customer", text, next(analyses)) if role == "customer" else Turn(role, text) for role, text in earlier]  # type: ignore[arg-type]
-    assessment = offline.assess("cli", history, args.text)
+    analyses = iter(analysis.analyze_many(customer)) if customer else iter(())
+    history = [
+        Turn("customer", text, next(analyses)) if role == "customer" else Turn(role, text) for role, text in earlier
+    ]
+    assessment = analysis.assess("cli", history, args.text)
     a = assessment.analysis
     print(f"message: {args.text!r}")
-    print(f"heads:   negative={a.negative:.3f}  human_request={a.human_request:.3f}  out_of_scope={a.out_of_scope:.3f}  "
-          f"top intents: {', '.join(f'{n} {p:.2f}' for n, p in a.intents)}")
+    print(
+        f"heads:   negative={a.negative:.3f}  human_request={a.human_request:.3f}  out_of_scope={a.out_of_scope:.3f}  "
+        f"top intents: {', '.join(f'{n} {p:.2f}' for n, p in a.intents)}"
+    )
     print(f"{'detector':<20}{'score':>8}{'threshold':>11}  verdict")
     for signal in assessment.decision.signals:
         verdict = "FIRES" if signal.fired else "quiet"
@@ -205,7 +239,7 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _evaluate_detectors(args: argparse.Namespace) -> int:
-    from bot.quality import evaluate_detectors, format_quality
+    from escalator.tools.quality import evaluate_detectors, format_quality
 
     data = _data_root(args, "evaluate-detectors")
     if data is None:
@@ -234,10 +268,10 @@ def _evaluate_entities(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from bot.offline import build_offline_pipeline
-    from bot.replay import Replayer
     from detectors.tuning.conversations import read_conversations
     from detectors.tuning.metrics import compute, format_report
+    from escalator.services import build_analysis
+    from escalator.tools.replay import Replayer
 
     try:
         conversations = read_conversations(args.conversations)
@@ -245,7 +279,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         print(f"escalator evaluate: {error}", file=sys.stderr)
         return 2
     settings = load_settings(args.config)
-    replayer = Replayer(build_offline_pipeline(settings), conversations)
+    replayer = Replayer(build_analysis(settings), conversations)
     report = compute(replayer.replay(settings.detectors), tolerance=args.tolerance)
     print(format_report(report))
     if args.json:
@@ -254,13 +288,13 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _evaluate_public_chats(args: argparse.Namespace) -> int:
-    from bot.offline import build_offline_pipeline
-    from bot.public_chats import evaluate_public_chats, format_public_chats
+    from escalator.services import build_analysis
+    from escalator.tools.public_chats import evaluate_public_chats, format_public_chats
 
     data = _data_root(args, "evaluate-public-chats")
     if data is None:
         return 2
-    figures = evaluate_public_chats(data, build_offline_pipeline(load_settings(args.config)))
+    figures = evaluate_public_chats(data, build_analysis(load_settings(args.config)))
     print(format_public_chats(figures))
     if args.json:
         _write_json(args.json, figures)
@@ -268,13 +302,22 @@ def _evaluate_public_chats(args: argparse.Namespace) -> int:
 
 
 def _tune(args: argparse.Namespace) -> int:
-    from bot.tune import format_tradeoff, run_tune
+    from detectors.tuning.suggestion import format_tradeoff
+    from escalator.tools.tune import run_tune
 
     try:
         holdout: Path | float = float(args.holdout) if _is_number(args.holdout) else Path(args.holdout)
-        result = run_tune(args.conversations, load_settings(args.config), args.objective, args.out, args.tolerance,
-                          progress=not args.no_progress, floors=args.floors, holdout=holdout,
-                          freeze=[part.strip() for part in args.freeze.split(",") if part.strip()])
+        result = run_tune(
+            args.conversations,
+            load_settings(args.config),
+            args.objective,
+            args.out,
+            args.tolerance,
+            progress=not args.no_progress,
+            floors=args.floors,
+            holdout=holdout,
+            freeze=[part.strip() for part in args.freeze.split(",") if part.strip()],
+        )
     except (ValueError, OSError) as error:  # a bad objective, floors, share or conversations file
         print(f"escalator tune: {error}", file=sys.stderr)
         return 2
@@ -320,10 +363,28 @@ def _write_json(path: Path, figures: object) -> None:
 
 
 def _chat(args: argparse.Namespace) -> int:
-    from bot.terminal_chat import run_terminal_chat
+    from escalator.tools.terminal_chat import run_terminal_chat
 
     return run_terminal_chat(args.url)
 
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def read_history(path: Path) -> list[tuple[Role, str]]:
+    """A plain-text history: one turn per line, optionally prefixed 'customer:', 'bot:' or 'agent:'."""
+    turns: list[tuple[Role, str]] = []
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        text = line.strip()
+        if not text:
+            continue
+        role, _, rest = text.partition(":")
+        speaker = role.strip().lower()
+        if speaker in ("customer", "bot", "agent") and rest.strip():
+            turns.append((speaker, rest.strip()))  # type: ignore[arg-type]  # one of the three, checked above
+        else:
+            turns.append(("customer", text))
+    if not turns:
+        raise ValueError(f"{path}: no turns found")
+    return turns

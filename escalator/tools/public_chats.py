@@ -15,10 +15,10 @@ import random
 from pathlib import Path
 from typing import Any
 
-from bot.offline import OfflinePipeline
-from bot.replay import Replayer
 from detectors.tuning.conversations import Expected, LabelledConversation, ScriptTurn
 from detectors.tuning.metrics import compute
+from escalator.services import Analysis
+from escalator.tools.replay import Replayer
 from models import datasets
 
 SEED = 20261203
@@ -41,12 +41,12 @@ def two_question_chats(texts: list[str], category: str, expected: Expected, coun
     ]
 
 
-def evaluate_public_chats(data_root: Path, offline: OfflinePipeline, count: int = CHATS) -> dict[str, Any]:
+def evaluate_public_chats(data_root: Path, analysis: Analysis, count: int = CHATS) -> dict[str, Any]:
     banking = datasets.texts_of(datasets.load_banking77(data_root)["test"])
     oos = datasets.texts_of(datasets.load_clinc150(data_root)["oos_test"])
     chats = two_question_chats(banking, "banking77-test-pair", Expected(escalate=False), count)
     chats += two_question_chats(oos, "clinc150-oos-pair", Expected(escalate=True, turn=2), count)
-    report = compute(Replayer(offline, chats).replay(offline.settings.detectors))
+    report = compute(Replayer(analysis, chats).replay(analysis.settings.detectors))
     categories = report.by_category()
     calm, off_topic = categories["banking77-test-pair"], categories["clinc150-oos-pair"]
     triggers: dict[str, dict[str, int]] = {}
@@ -55,7 +55,7 @@ def evaluate_public_chats(data_root: Path, offline: OfflinePipeline, count: int 
             by = triggers.setdefault(result.outcome.category or "", {})
             by[result.outcome.trigger or "?"] = by.get(result.outcome.trigger or "?", 0) + 1
     return {
-        "knowledge_base": offline.knowledge_base.name,
+        "knowledge_base": analysis.knowledge_base.name,
         "banking77_pairs": {
             "chats": calm.conversations,
             "escalated": calm.false,

@@ -4,7 +4,7 @@ Tune (objective F1) on every escalating conversation of a train file plus N of i
 random draws each, then replay a dev file under the suggested thresholds and report the share of its calm
 conversations that escalated.
 
-    python -m bot.calm_needed --train detectors/data/conversations/store-train.jsonl \\
+    python -m escalator.tools.calm_needed --train detectors/data/conversations/store-train.jsonl \\
                               --dev detectors/data/conversations/store-dev.jsonl
 """
 
@@ -13,15 +13,16 @@ from __future__ import annotations
 import argparse
 import json
 import random
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
-from bot.offline import build_offline_pipeline
-from bot.replay import Replayer
-from bot.settings import load_settings
-from bot.tune import Objective, search
 from detectors.tuning.conversations import read_conversations
 from detectors.tuning.metrics import compute
+from detectors.tuning.objective import Objective
+from detectors.tuning.search import search
+from escalator.services import build_analysis
+from escalator.settings import load_settings
+from escalator.tools.replay import Replayer
 
 SIZES = (10, 30, 60, 100, 200)
 DRAWS = (1, 2)
@@ -35,7 +36,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = load_settings(args.config)
     train, dev = read_conversations(args.train), read_conversations(args.dev)
-    replayer = Replayer(build_offline_pipeline(settings), [*train, *dev])
+    replayer = Replayer(build_analysis(settings), [*train, *dev])
     escalating = [c for c in train if c.expected.escalate]
     calm = [c for c in train if not c.expected.escalate]
     held = replayer.subset(dev)
@@ -46,7 +47,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             categories = compute(held.replay(best)).results
             quiet = [r for r in categories if not r.outcome.expected.escalate]
             share = sum(r.verdict == "fp" for r in quiet) / len(quiet)
-            print(json.dumps({"calm_in_tuning_set": size, "draw": draw, "dev_calm_escalated": round(share, 3)}), flush=True)
+            print(
+                json.dumps({"calm_in_tuning_set": size, "draw": draw, "dev_calm_escalated": round(share, 3)}),
+                flush=True,
+            )
     return 0
 
 

@@ -1,6 +1,6 @@
 import pytest
 
-from bot.cli import main
+from escalator.cli import main
 
 
 @pytest.mark.parametrize("command", [["evaluate-detectors"], ["train", "sentiment"], ["evaluate-entities"]])

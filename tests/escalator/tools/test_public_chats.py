@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.public_chats import two_question_chats
 from detectors.tuning.conversations import Expected
+from escalator.tools.public_chats import two_question_chats
 
 
 def test_chats_pair_distinct_questions_without_reuse_and_the_same_every_run() -> None:
@@ -14,4 +14,7 @@ def test_chats_pair_distinct_questions_without_reuse_and_the_same_every_run() ->
     assert len(used) == len(set(used)) == 10
     assert all(chat.category == "pairs" and chat.expected.turn == 2 for chat in chats)
     assert chats == two_question_chats(texts, "pairs", Expected(escalate=True, turn=2), count=100)
-    assert [c.id for c in two_question_chats(texts, "pairs", Expected(escalate=False), count=2)] == ["pairs-0001", "pairs-0002"]
+    assert [c.id for c in two_question_chats(texts, "pairs", Expected(escalate=False), count=2)] == [
+        "pairs-0001",
+        "pairs-0002",
+    ]
