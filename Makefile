@@ -7,13 +7,23 @@ TORCH := torch==2.13.0
 # One BLAS thread: numpy's default thread pool thrashes on a small, busy machine.
 export OPENBLAS_NUM_THREADS ?= 1
 
-.PHONY: run test bench clean
+.PHONY: run test check fast bench clean
 
 run: $(VENV)/.installed
 	$(BIN)/escalator serve
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest
+
+# Lint, format and types: what CI runs before the tests.
+check: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+# The tests that load no model and start no server: under a minute.
+fast: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest -m "not slow"
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)

@@ -51,17 +51,17 @@ class Text(_Body):
 
 class Transfer(_Body):
     to: Literal["agent", "team", "supervisor"]
-    target: str | None = Field(None, max_length=64, description="the agent's id or the team's name")
-    note: str = Field("", max_length=2000)
+    target: str | None = Field(default=None, max_length=64, description="the agent's id or the team's name")
+    note: str = Field(default="", max_length=2000)
 
 
 class Verdict(_Body):
     needed: bool
-    comment: str | None = Field(None, max_length=2000)
+    comment: str | None = Field(default=None, max_length=2000)
 
 
 class Comment(_Body):
-    comment: str | None = Field(None, max_length=2000)
+    comment: str | None = Field(default=None, max_length=2000)
 
 
 class NewAgent(AgentConfig):
@@ -239,7 +239,7 @@ async def create_agent(body: NewAgent, request: Request, admin: Admin) -> dict[s
 
 @router.get("/teams")
 def teams(agent: CurrentAgent, service: Service) -> dict[str, list[str]]:
-    return dict(service.settings.teams)
+    return dict(service.teams)
 
 
 @router.get("/supervisor/overview")

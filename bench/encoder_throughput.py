@@ -1,6 +1,7 @@
 """Encoder throughput at batch sizes 1, 4, 8, 16 and 32, for a chosen number of threads: the raw encoder
 (`encode`), and the pass the service runs, with the sentiment branch forking off it (`encode_with_branch`),
-on torch and on ONNX Runtime (exported once into the service's cache, var/cache/onnx).
+on torch, on ONNX Runtime (exported once into the service's cache, var/cache/onnx), and on its int8 version
+(quantized once beside it; it runs each message of a batch on its own, see models.onnx_pass).
 
     .venv/bin/python -m bench.encoder_throughput [--threads 1] [--seconds 5]
 """
@@ -13,7 +14,7 @@ import time
 from collections.abc import Callable
 
 from bench.messages import SAMPLE_MESSAGES
-from bot.settings import ModelSettings
+from models.config import ModelSettings
 from models.encoder import SentenceEncoder
 from models.heads import SENTIMENT_BRANCH_WEIGHTS
 from models.onnx_pass import OnnxPass
@@ -46,11 +47,13 @@ def main() -> None:
     encoder = SentenceEncoder(threads=args.threads)
     branch = encoder.load_branch(SENTIMENT_BRANCH_WEIGHTS)
     onnx_pass = OnnxPass(encoder, branch, ModelSettings().cache_dir / "onnx", args.threads)
+    int8_pass = OnnxPass(encoder, branch, ModelSettings().cache_dir / "onnx", args.threads, precision="int8")
     runs = {
         "encode": lambda texts: encoder.encode(texts, batch_size=len(texts)),
         "encode_with_branch": lambda texts: encoder.encode_with_branch(texts, branch, batch_size=len(texts)),
         # Every batch on ONNX Runtime, to show where it leads torch and where it falls behind.
         "onnx_encode_with_branch": lambda texts: onnx_pass.encode_with_branch(texts, branch, onnx_max_batch=len(texts)),
+        "int8_encode_with_branch": lambda texts: int8_pass.encode_with_branch(texts, branch),
     }
     results = {name: [measure(run, size, args.seconds) for size in (1, 4, 8, 16, 32)] for name, run in runs.items()}
     print(json.dumps({"threads": args.threads, **results}, indent=2))

@@ -1,7 +1,7 @@
 """Resident memory of the analysis (encoder, sentiment branch, heads) after it has served a few batches, for one
 backend per process, so the two can be compared.
 
-    .venv/bin/python -m bench.pass_memory [--backend onnx|torch]
+    .venv/bin/python -m bench.pass_memory [--backend onnx|onnx-int8|torch]
 """
 
 from __future__ import annotations
@@ -10,9 +10,11 @@ import argparse
 import json
 
 from bench.messages import SAMPLE_MESSAGES
-from bot.app import build_analyzer
+from bot.config import STORE_KNOWLEDGE_BASE
 from bot.knowledge_base import load_knowledge_base
-from bot.settings import DEMO_KNOWLEDGE_BASE, ModelSettings
+from escalator.analysis import build_analyzer
+from models.backends import BACKENDS
+from models.config import ModelSettings
 from models.encoder import SentenceEncoder
 
 
@@ -29,11 +31,11 @@ def resident_kib() -> dict[str, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--backend", choices=("onnx", "torch"), default=ModelSettings().backend)
+    parser.add_argument("--backend", choices=BACKENDS, default=ModelSettings().backend)
     args = parser.parse_args()
     encoder = SentenceEncoder(threads=1)
     analyzer = build_analyzer(
-        encoder, load_knowledge_base(DEMO_KNOWLEDGE_BASE), ModelSettings().cache_dir, args.backend
+        encoder, load_knowledge_base(STORE_KNOWLEDGE_BASE), ModelSettings().cache_dir, args.backend
     )
     for size in (1, 8, 32):  # both of the ONNX pass's routes, and the service's largest batch
         analyzer.analyze([SAMPLE_MESSAGES[i % len(SAMPLE_MESSAGES)] for i in range(size)])

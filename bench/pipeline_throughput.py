@@ -5,7 +5,7 @@ Reports messages per second with p50/p99 latency, and at 100 conversations the r
 throughput at batch 32 and to that of the pass the service runs (the encoder with the sentiment branch, on
 the chosen backend, in the service's worker batches of 32).
 
-    .venv/bin/python -m bench.pipeline_throughput [--threads 1] [--messages 400] [--backend onnx|torch]
+    .venv/bin/python -m bench.pipeline_throughput [--threads 1] [--messages 400] [--backend onnx|onnx-int8|torch]
 """
 
 from __future__ import annotations
@@ -17,13 +17,12 @@ import time
 
 from bench.encoder_throughput import measure
 from bench.messages import SAMPLE_MESSAGES
-from bot.app import build_analyzer, detector_context, load_bank, make_responder
-from bot.knowledge_base import load_knowledge_base
 from bot.pipeline import Pipeline
-from bot.settings import DEMO_KNOWLEDGE_BASE, ModelSettings, Settings
-from detectors.registry import DetectorSuite
-from detectors.thresholds import LiveThresholds, Thresholds
 from detectors.types import Turn
+from escalator.analysis import build_analysis
+from escalator.settings import Settings
+from models.backends import BACKENDS
+from models.config import ModelSettings
 from models.encoder import SentenceEncoder
 from models.worker import AnalysisWorker
 
@@ -60,15 +59,14 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=400)
     parser.add_argument("--max-batch", type=int, default=32)
     parser.add_argument("--max-wait-ms", type=float, default=3.0)
-    parser.add_argument("--backend", choices=("onnx", "torch"), default=ModelSettings().backend)
+    parser.add_argument("--backend", choices=BACKENDS, default=ModelSettings().backend)
     args = parser.parse_args()
 
+    # The service's own wiring and cache, so the ONNX export (about 20 s) happens once, not at every run.
+    settings = Settings(models=ModelSettings(backend=args.backend, torch_threads=args.threads))
     encoder = SentenceEncoder(threads=args.threads)
-    knowledge_base = load_knowledge_base(DEMO_KNOWLEDGE_BASE)
-    # The service's own cache, so the ONNX export (about 20 s) happens once, not at every run.
-    analyzer = build_analyzer(encoder, knowledge_base, ModelSettings().cache_dir, args.backend, args.threads)
-    bank = load_bank(knowledge_base, encoder, ModelSettings().cache_dir)
-    suite = DetectorSuite.build(detector_context(knowledge_base, bank))
+    analysis = build_analysis(settings, encoder=encoder, live=True)
+    analyzer = analysis.analyzer
     raw = measure(lambda texts: encoder.encode(texts, batch_size=32), 32, 5.0)["messages_per_s"]
     live_pass, branch = analyzer.encoder, analyzer.branch
     run_pass = live_pass.encode_with_branch  # type: ignore[attr-defined]
@@ -76,9 +74,7 @@ def main() -> None:
     results = []
     for conversations in (1, 10, 100):
         worker = AnalysisWorker(analyzer.analyze, args.max_batch, args.max_wait_ms)
-        pipeline = Pipeline(
-            worker.analyze, suite, make_responder(knowledge_base, Settings()), LiveThresholds(Thresholds())
-        )
+        pipeline = analysis.pipeline(worker.analyze)
         messages = args.messages if conversations > 1 else max(50, args.messages // 4)
         by_backend = dict(getattr(live_pass, "batches", {}))  # the ONNX pass counts where its batches ran
         result = asyncio.run(run(pipeline, conversations, messages))

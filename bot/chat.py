@@ -16,8 +16,8 @@ from starlette.websockets import WebSocketState
 from agent_console.origins import origin_allowed
 from bot.config import ServerSettings
 from bot.context import chat
-from bot.conversations import Conversations
-from bot.protocol import Hello, Message, ProtocolError, Typing, parse_frame
+from bot.conversations import Conversations, Opened, Refused
+from bot.protocol import Hello, Message, ProtocolError, Typing, frame_size, parse_frame, resume_point
 from bot.rate_limit import TokenBucket
 from handoff.relay import RESYNC, conversation_topic
 
@@ -59,7 +59,7 @@ class CustomerConnection:
         self.id = uuid.uuid4().hex
         self.bucket = TokenBucket(settings.rate_burst, settings.rate_per_second)
         self.outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-        self.conversation_id: str | None = None
+        self.opened: Opened | None = None
         self.last_sent = 0
         self._last_typing = 0.0
         self._tasks: list[asyncio.Task[None]] = []
@@ -69,38 +69,43 @@ class CustomerConnection:
         hello = await self._await_hello()
         if hello is None:
             return
-        info, token, resumed = await self.conversations.open(
+        opened = await self.conversations.open(
             hello.conversation_id,
             hello.resume_token,
             hello.customer.model_dump(exclude_none=True) if hello.customer else {},
         )
-        self.conversation_id = info.id
-        self.last_sent = hello.last_seq if resumed else 0
+        self.opened = opened
+        self.last_sent = resume_point(hello.last_seq, opened.info.last_seq) if opened.resumed else 0
         await self.outbox.put(
             {
                 "type": "welcome",
-                "conversation_id": info.id,
-                "resume_token": token,
-                "state": info.state.value,
-                "resumed": resumed,
+                "conversation_id": opened.id,
+                "resume_token": opened.token,
+                "state": opened.info.state.value,
+                "resumed": opened.resumed,
             }
         )
         subscribed = asyncio.Event()
         self._tasks.append(asyncio.create_task(self._forward(subscribed)))
         await subscribed.wait()
+        address = self.websocket.client.host if self.websocket.client else ""
         while True:
             frame = await self._next_frame()
             if frame is None:
                 continue
             if isinstance(frame, Message):
-                message, _ = await self.conversations.receive(info.id, frame.client_msg_id, frame.text)
+                try:
+                    message, _ = await self.conversations.receive(opened, frame.client_msg_id, frame.text, address)
+                except Refused as refused:
+                    await self.outbox.put({**refused.frame(), "client_msg_id": frame.client_msg_id})
+                    continue
                 await self.outbox.put({"type": "ack", "client_msg_id": frame.client_msg_id, "seq": message.seq})
             elif isinstance(frame, Typing):
                 now = time.monotonic()
-                if now - self._last_typing >= TYPING_EVERY_S:
+                if now - self._last_typing >= TYPING_EVERY_S and opened.planned is None:
                     self._last_typing = now
                     await self.conversations.publish(
-                        info.id, {"type": "typing", "sender": "customer", "_origin": self.id}
+                        opened.id, {"type": "typing", "sender": "customer", "_origin": self.id}
                     )
             else:
                 await self.outbox.put(ProtocolError("hello_repeated", "The conversation is already open.").frame())
@@ -131,15 +136,19 @@ class CustomerConnection:
 
     async def _next_frame(self) -> Hello | Message | Typing | None:
         """The next valid frame, or None after answering a bad one with an error frame."""
-        raw = await self.websocket.receive_text()
-        if len(raw.encode("utf-8")) > self.settings.max_frame_bytes:
+        message = await self.websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
+        # A binary frame carries "bytes" instead of "text": parse_frame answers it with an error frame.
+        raw: str | bytes = message["text"] if message.get("text") is not None else message.get("bytes") or b""
+        if frame_size(raw) > self.settings.max_frame_bytes:
             await self._close(CLOSE_TOO_BIG, "frame too large")
             raise WebSocketDisconnect(CLOSE_TOO_BIG)
         try:
             frame = parse_frame(raw, self.settings.max_text_chars)
         except ProtocolError as error:
             frame = None
-            problem = error
+            problem: ProtocolError | None = error
         else:
             if isinstance(frame, Typing):
                 return frame
@@ -155,13 +164,18 @@ class CustomerConnection:
 
     async def _forward(self, subscribed: asyncio.Event) -> None:
         """Send what the client missed, then live events, in seq order with no gaps and no repeats."""
-        assert self.conversation_id is not None
-        cid = self.conversation_id
-        async with self.conversations.relay.subscribe(conversation_topic(cid)) as events:
+        assert self.opened is not None
+        opened = self.opened
+        async with self.conversations.relay.subscribe(conversation_topic(opened.id)) as events:
             # Subscribed before reading the store, so nothing published in between is missed.
             subscribed.set()
-            await self._catch_up()
-            await self.outbox.put(await self.conversations.state_frame(cid))
+            greeting = self.conversations.greeting_frame(opened)
+            if greeting is not None:  # a new conversation: nothing is stored yet
+                self.last_sent = greeting["seq"]
+                await self.outbox.put(greeting)
+            else:
+                await self._catch_up()
+            await self.outbox.put(await self.conversations.state_frame(opened))
             while True:
                 event = await events.get()
                 if event is RESYNC or event.get("type") == "resync":
@@ -176,8 +190,8 @@ class CustomerConnection:
                     await self.outbox.put({k: v for k, v in event.items() if not k.startswith("_")})
 
     async def _catch_up(self) -> None:
-        assert self.conversation_id is not None
-        missed = await asyncio.to_thread(self.conversations.store.messages_after, self.conversation_id, self.last_sent)
+        assert self.opened is not None
+        missed = await asyncio.to_thread(self.conversations.store.messages_after, self.opened.id, self.last_sent)
         for message in missed:
             await self.outbox.put(message.to_frame())
             self.last_sent = message.seq

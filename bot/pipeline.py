@@ -42,12 +42,11 @@ class Pipeline:
         self._responder = responder
         self._thresholds = thresholds
 
-    def answer_anyway(self, assessment: Assessment, history: Sequence[Turn] = ()) -> Assessment:
+    def answer_anyway(self, assessment: Assessment, history: Sequence[Turn] = ()) -> Reply:
         """The bot's answer to a turn that wanted a person while nobody can be reached."""
-        reply = self._responder.reply(
+        return self._responder.reply(
             assessment.analysis, history, people_available=False, language=self._thresholds.current.language
         )
-        return Assessment(assessment.analysis, assessment.decision, reply, assessment.shadow)
 
     async def analyze(self, text: str) -> TurnAnalysis:
         return await self._analyze(text)

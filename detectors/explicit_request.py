@@ -210,22 +210,53 @@ def is_contact_verb(token: str) -> bool:
     return any(w and w not in VERB_NEAR_MISSES and _near(w, CONTACT_VERBS, 4) for w in (word, stem))
 
 
+# The leads by their first letter, longest first within each letter as in GLUED_LEADS.
+_LEADS_BY_LETTER: dict[str, tuple[str, ...]] = {
+    letter: tuple(lead for lead in GLUED_LEADS if lead[0] == letter) for letter in {lead[0] for lead in GLUED_LEADS}
+}
+# The longest word that can close a run: a person word with a plural "s" and a possessive "'s".
+_LONGEST_CLOSING = max(len(word) for word in PERSON_WORDS) + len("s's")
+
+
+def _closes_run(rest: str) -> bool:
+    """`rest` is an exact person word (or its plural) of five letters or more: a shorter or misspelt ending is too
+    often part of a real word."""
+    return len(rest) >= 5 and rest.removesuffix("'s").removesuffix("s") in PERSON_WORDS
+
+
 @lru_cache(maxsize=8192)
 def glued_lengths(word: str) -> tuple[int, ...]:
     """Lengths of the words in a run of glued leads ending in a person word, or () if `word` is no such run:
-    "tosomebody" -> (2, 8), "abloodyperson" -> (1, 6, 6). Only exact person words (or plurals) of five
-    letters or more end a run: a shorter or misspelt ending is too often part of a real word."""
+    "tosomebody" -> (2, 8), "abloodyperson" -> (1, 6, 6).
+
+    Read from the end of the word towards its start, one position at a time, so a word of any length (a run of
+    1,200 "a"s, each a lead) costs linear time and no recursion. At each position the first lead (longest
+    first) that is followed by the closing person word or by a run wins.
+    """
     lower = word.lower()
-    for lead in GLUED_LEADS:
-        rest = lower[len(lead) :]
-        if not lower.startswith(lead) or not rest:
-            continue
-        if len(rest) >= 5 and rest.removesuffix("'s").removesuffix("s") in PERSON_WORDS:
-            return (len(lead), len(rest))
-        tail = glued_lengths(rest)
-        if tail:
-            return (len(lead), *tail)
-    return ()
+    if len(lower) != len(word):  # "İ" lowers to two characters: lengths in `lower` would not fit `word`
+        return ()
+    size = len(lower)
+    lead = [0] * (size + 1)  # lead[i]: the lead a run starting at i takes first, 0 when no run starts at i
+    closed = [False] * (size + 1)  # closed[i]: what follows that lead is the closing person word
+    for i in range(size - 1, -1, -1):
+        for candidate in _LEADS_BY_LETTER.get(lower[i], ()):
+            after = i + len(candidate)
+            if after >= size or not lower.startswith(candidate, i):
+                continue
+            # Only a short rest can be the closing word: slicing a long one would make the loop quadratic.
+            closes = size - after <= _LONGEST_CLOSING and _closes_run(lower[after:])
+            if closes or lead[after]:
+                lead[i], closed[i] = len(candidate), closes
+                break
+    if not lead[0]:
+        return ()
+    lengths: list[int] = []
+    i = 0
+    while not closed[i]:
+        lengths.append(lead[i])
+        i += lead[i]
+    return (*lengths, lead[i], size - i - lead[i])
 
 
 def _tokens(text: str, start: int, end: int) -> list[tuple[str, int, int]]:

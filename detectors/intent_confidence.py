@@ -120,8 +120,12 @@ class IntentConfidenceDetector:
 
     def detect(self, conversation: Conversation, thresholds: IntentConfidenceThresholds) -> Signal:
         # Messages that ask nothing ("great, thanks") owe no answer: they neither count nor break a streak.
-        analysed = [t for t in conversation.customer_turns if t.analysis is not None and asks_something(t.text)]
-        verdicts = [judge_analysis(t.analysis, thresholds) for t in analysed]  # type: ignore[arg-type]
+        analysed = [
+            (t.text, t.analysis)
+            for t in conversation.customer_turns
+            if t.analysis is not None and asks_something(t.text)
+        ]
+        verdicts = [judge_analysis(analysis, thresholds) for _, analysis in analysed]
         streak = uncertain_streak(verdicts)
         needed = thresholds.consecutive
         # Score: progress towards the streak that fires, so 0.5 means "one more miss and I fire" at N=2.
@@ -134,16 +138,16 @@ class IntentConfidenceDetector:
             "needed": needed,
             "turns": [
                 {
-                    "text": turn.text,
-                    "intents": [[name, round(p, 4)] for name, p in turn.analysis.intents],  # type: ignore[union-attr]
+                    "text": text,
+                    "intents": [[name, round(p, 4)] for name, p in analysis.intents],
                     "margin": round(v.margin, 4),
                     "out_of_scope": round(v.out_of_scope, 4),
                     "cause": v.cause,
                 }
-                for turn, v in recent
+                for (text, analysis), v in recent
             ],
         }
-        reason = describe(verdicts, [t.text for t in analysed], streak)
+        reason = describe(verdicts, [text for text, _ in analysed], streak)
         return Signal(self.name, score, 1.0, fired, reason, evidence)
 
 

@@ -71,7 +71,8 @@ def conversation_vector(turn_embeddings: np.ndarray | Sequence[np.ndarray]) -> n
     norm = float(np.linalg.norm(mean))
     if norm == 0.0 or not np.isfinite(norm):
         raise ValueError("the turn embeddings average to a zero or non-finite vector")
-    return (mean / norm).astype(np.float32)
+    vector: np.ndarray = (mean / norm).astype(np.float32)
+    return vector
 
 
 @dataclass(frozen=True, slots=True)

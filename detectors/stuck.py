@@ -50,14 +50,14 @@ def turn_signs(
     analysis = turn.analysis
     assert analysis is not None
     found = [name for name, p in analysis.signs if p >= thresholds.sign]
-    earlier = [t for t in history if t.role == "customer" and t.analysis is not None]
     answered = {
         id(t) for t, nxt in zip(history, history[1:], strict=False) if t.role == "customer" and nxt.role == "bot"
     }
+    # Earlier customer turns the bot answered (every turn in `answered` is a customer's).
     similar = [
-        float(np.dot(analysis.embedding, t.analysis.embedding))  # type: ignore[union-attr]
-        for t in earlier
-        if id(t) in answered
+        float(np.dot(analysis.embedding, t.analysis.embedding))
+        for t in history
+        if id(t) in answered and t.analysis is not None
     ]
     if similar and max(similar) >= thresholds.restated:
         found.append("restated")

@@ -5,6 +5,9 @@ Defaults here are the measured choices documented in the README; the config file
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
@@ -23,10 +26,10 @@ class _Section(BaseModel):
 class SentimentThresholds(_Section):
     # On the frustration scale (models.frustration: the frustration head, calibrated to the deployment's routine
     # messages). The tune moved message from 0.875 to 0.75; trend stays, the move to 0.475 rested on one conversation.
-    message: float = Field(0.75, ge=0, le=1, description="Fire on one message at least this frustrated.")
-    trend: float = Field(0.675, ge=0, le=1, description="Fire when the smoothed frustration reaches this.")
-    smoothing: float = Field(0.5, gt=0, le=1, description="Weight of the newest turn in the moving average.")
-    min_turns: int = Field(2, ge=1, description="Customer turns needed before the trend can fire.")
+    message: float = Field(default=0.75, ge=0, le=1, description="Fire on one message at least this frustrated.")
+    trend: float = Field(default=0.675, ge=0, le=1, description="Fire when the smoothed frustration reaches this.")
+    smoothing: float = Field(default=0.5, gt=0, le=1, description="Weight of the newest turn in the moving average.")
+    min_turns: int = Field(default=2, ge=1, description="Customer turns needed before the trend can fire.")
 
 
 class IntentConfidenceThresholds(_Section):
@@ -35,36 +38,40 @@ class IntentConfidenceThresholds(_Section):
     # Rasa's 0.3 confidence costs nothing on calibrated probabilities; a 0.1 margin only adds in-scope flags
     # (7.2% -> 7.7% of val turns, no OOS caught), so it is halved. Two turns in a row: ~3% false alarms in
     # 8 in-scope turns (one turn: 43%) while 86% of OOS pairs fire.
-    confidence: float = Field(0.3, ge=0, le=1, description="Uncertain when the top intent is below this.")
+    confidence: float = Field(default=0.3, ge=0, le=1, description="Uncertain when the top intent is below this.")
     # The tune on the store conversations: margin 0.05 -> 0.15 and out_of_scope 0.225 -> 0.35 (0.5 keeps ~95% of
     # in-scope turns by construction; lower catches more off-topic runs, which sit close to store topics).
-    margin: float = Field(0.15, ge=0, le=1, description="Torn when the top two intents are closer than this.")
-    out_of_scope: float = Field(0.35, ge=0, le=1, description="Out of scope when the calibrated score reaches this.")
-    consecutive: int = Field(2, ge=1, description="Uncertain customer turns in a row before firing.")
+    margin: float = Field(default=0.15, ge=0, le=1, description="Torn when the top two intents are closer than this.")
+    out_of_scope: float = Field(
+        default=0.35, ge=0, le=1, description="Out of scope when the calibrated score reaches this."
+    )
+    consecutive: int = Field(default=2, ge=1, description="Uncertain customer turns in a row before firing.")
 
 
 class ExplicitRequestThresholds(_Section):
     # Picked on validation data only (bitext dev + held-out hand-written rows for errors; CLINC150 val +
     # oos_val and TweetEval val for false alarms, at most 0.5 per 1,000) by
     # `python -m detectors.evaluation.explicit_request --select`: 6 errors in 944, 1 alarm in 5,100.
-    threshold: float = Field(0.98, ge=0, le=1, description="Fire when P(asks for a person) reaches this.")
+    threshold: float = Field(default=0.98, ge=0, le=1, description="Fire when P(asks for a person) reaches this.")
     with_phrase: float = Field(
-        0.05, ge=0, le=1, description="Lower bar for P(asks for a person) when the text holds a request phrase."
+        default=0.05, ge=0, le=1, description="Lower bar for P(asks for a person) when the text holds a request phrase."
     )
 
 
 class PatternSimilarityThresholds(_Section):
     # `escalator tune` on the shipped sample (0.75 -> 0.725 recovers one slow-burn conversation, no false alarm).
-    threshold: float = Field(0.725, ge=0, le=1, description="Fire when similarity to a past escalation reaches this.")
+    threshold: float = Field(
+        default=0.725, ge=0, le=1, description="Fire when similarity to a past escalation reaches this."
+    )
     # models.example_classes' score: 0.75 = closer to the case's examples than to ordinary messages by 0.055 cosine.
     case_type: float = Field(
-        0.75,
+        default=0.75,
         ge=0,
         le=1,
         description="Fire at once when the message's closeness to one of the deployment's case types reaches this.",
     )
-    window: int = Field(3, ge=1, description="Recent customer turns compared with the bank.")
-    min_turns: int = Field(2, ge=1, description="Customer turns needed in the window before it can fire.")
+    window: int = Field(default=3, ge=1, description="Recent customer turns compared with the bank.")
+    min_turns: int = Field(default=2, ge=1, description="Customer turns needed in the window before it can fire.")
 
     @model_validator(mode="after")
     def _window_holds_min_turns(self) -> PatternSimilarityThresholds:
@@ -74,19 +81,19 @@ class PatternSimilarityThresholds(_Section):
 
 
 class StuckThresholds(_Section):
-    sign: float = Field(0.75, ge=0, le=1, description="A customer turn shows a sign when P(sign) reaches this.")
+    sign: float = Field(default=0.75, ge=0, le=1, description="A customer turn shows a sign when P(sign) reaches this.")
     restated: float = Field(
-        0.8, ge=0, le=1, description="Similarity to an earlier customer turn that counts as a restatement."
+        default=0.8, ge=0, le=1, description="Similarity to an earlier customer turn that counts as a restatement."
     )
-    signs: int = Field(2, ge=1, description="Signs that the bot is not helping before it fires.")
+    signs: int = Field(default=2, ge=1, description="Signs that the bot is not helping before it fires.")
 
 
 class LanguageThresholds(_Section):
     # Measured on the store's train and dev turns: at 0.6 no English turn (of 1,089) counts as another language,
     # and 59 of the 69 turns of the other-language conversations do (the rest are in English).
-    confidence: float = Field(0.6, ge=0, le=1, description="How sure the language guess must be to count.")
+    confidence: float = Field(default=0.6, ge=0, le=1, description="How sure the language guess must be to count.")
     consecutive: int = Field(
-        2, ge=1, description="Messages in a row in a language the bot does not speak before it fires."
+        default=2, ge=1, description="Messages in a row in a language the bot does not speak before it fires."
     )
 
 
@@ -101,6 +108,24 @@ class Thresholds(BaseModel):
     pattern_similarity: PatternSimilarityThresholds = PatternSimilarityThresholds()
     stuck: StuckThresholds = StuckThresholds()
     language: LanguageThresholds = LanguageThresholds()
+
+
+# The int8 pass (`[models] backend = "onnx-int8"`) reads every message a little differently, and its heads are twins
+# trained on its own features, so its defaults were chosen the same way as the ones above, on its features: INT8_TUNE.
+# Only the fields whose int8 default differs from the fp32 one are listed; a configuration's own values win over both.
+INT8_DEFAULTS: dict[str, dict[str, float | int]] = {}
+
+
+def with_defaults(sections: Mapping[str, Any], defaults: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """A configuration's detector sections (plain values) with `defaults` filling the fields they leave out.
+
+    A section given as a built model is kept as it is: every field of it was already decided."""
+    merged = dict(sections)
+    for section, values in defaults.items():
+        given = merged.get(section, {})
+        if isinstance(given, Mapping):
+            merged[section] = {**values, **given}
+    return merged
 
 
 class LiveThresholds:

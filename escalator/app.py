@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import os
+import signal
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
+from types import CoroutineType
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -20,7 +26,7 @@ from agent_console.context import ConsoleContext
 from bot import chat
 from bot.context import ChatContext
 from escalator.api_docs import add_api_docs
-from escalator.services import LOAD_SPACY, Services, build_services
+from escalator.services import LOAD_SPACY, Services, build_services, load_models
 from escalator.settings import ConfigError, Settings, load_settings
 from handoff.agents import AgentNotFound, LoginFailed
 from handoff.errors import InvalidRequest
@@ -60,7 +66,10 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        services = build_services(settings, analyzer=analyzer, encoder=encoder, entity_nlp=entity_nlp)
+        loop = asyncio.get_running_loop()
+        io_pool = ThreadPoolExecutor(settings.server.io_threads, thread_name_prefix="escalator-io")
+        loop.set_default_executor(io_pool)  # asyncio.to_thread's pool: sized here, not by the CPU count
+        services = await asyncio.to_thread(build_services, settings)
         if services.generated_admin_password:
             # Printed once, at the first start; set ESCALATOR_ADMIN_PASSWORD to choose it instead.
             print(f"Created the first admin for the agent console: user 'admin', password "
@@ -70,7 +79,18 @@ def create_app(
         app.state.console = ConsoleContext(
             services.agents, services.handoff, services.relay, services.store, services.threshold_log
         )
+        app.state.models = ModelLoading()
+        loading = asyncio.create_task(
+            app.state.models.load(services, analyzer=analyzer, encoder=encoder, entity_nlp=entity_nlp)
+        )
+        if analyzer is not None:
+            await loading  # models handed in are loaded already: nothing to serve around
+        else:
+            loading.add_done_callback(_stop_if_failed)
+        # Messages acknowledged before the last run stopped and never answered: answered as soon as the models are in.
+        await services.conversations.recover()
         background = [
+            loading,
             asyncio.create_task(services.handoff.run_dispatcher(settings.handoff.dispatch_interval_s)),
             asyncio.create_task(purge_sessions(services)),
         ]
@@ -84,11 +104,13 @@ def create_app(
             # Bounded, so that a task which missed its cancellation is reported instead of hanging the shutdown.
             _, stuck = await asyncio.wait(background, timeout=SHUTDOWN_GRACE_S)
             for task in stuck:
-                logger.error(
-                    "background task %s did not stop within %s s", task.get_coro().__qualname__, SHUTDOWN_GRACE_S
-                )
-            await services.conversations.drain()
+                coro = task.get_coro()  # always an `async def` coroutine here; the fallback is for the type checker
+                name = coro.__qualname__ if isinstance(coro, CoroutineType) else task.get_name()
+                logger.error("background task %s did not stop within %s s", name, SHUTDOWN_GRACE_S)
+            if services.conversations.ready:
+                await services.conversations.drain()
             services.close()
+            io_pool.shutdown(wait=False)
 
     app = FastAPI(title="Escalator", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.include_router(chat.router)
@@ -123,10 +145,53 @@ def create_app(
 
     @app.get("/healthz")
     async def health() -> dict[str, str]:
-        """Liveness: the process is up and its models are loaded."""
+        """Liveness: the process is up and taking messages (their answers may wait for the models)."""
         return {"status": "ok"}
 
+    @app.get("/readyz")
+    async def ready(request: Request) -> JSONResponse:
+        """Readiness: the models have loaded and the bot answers. 503 while they load, or if they failed to."""
+        loading: ModelLoading | None = getattr(request.app.state, "models", None)
+        if loading is None or not loading.loaded:
+            status = "failed" if loading is not None and loading.error else "loading"
+            detail = {"status": status, **({"error": loading.error} if loading and loading.error else {})}
+            return JSONResponse(detail, status_code=503)
+        return JSONResponse({"status": "ready", "loaded_in_s": loading.seconds})
+
     return app
+
+
+class ModelLoading:
+    """Loads the models off the event loop, on a thread of its own, and hands them to the services."""
+
+    def __init__(self) -> None:
+        self.loaded = False
+        self.error: str | None = None
+        self.seconds: float | None = None
+
+    async def load(self, services: Services, **models: Any) -> None:
+        started = time.perf_counter()
+        loader = ThreadPoolExecutor(1, thread_name_prefix="model-loader")  # not the I/O pool: it must stay free
+        try:
+            built = await asyncio.get_running_loop().run_in_executor(
+                loader, functools.partial(load_models, services, **models)
+            )
+        except Exception as error:
+            self.error = f"{type(error).__name__}: {error}"
+            logger.critical("the models failed to load: %s", self.error, exc_info=error)
+            raise
+        finally:
+            loader.shutdown(wait=False)
+        services.attach(built)
+        self.seconds = round(time.perf_counter() - started, 2)
+        self.loaded = True
+        logger.info("models loaded in %.1f s; the bot answers", self.seconds)
+
+
+def _stop_if_failed(loading: asyncio.Task[None]) -> None:
+    """Without models the bot cannot answer: stop the server, so that a supervisor restarts it or alerts."""
+    if not loading.cancelled() and loading.exception() is not None:
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 SESSION_PURGE_EVERY_S = 3600.0

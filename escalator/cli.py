@@ -13,7 +13,9 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
+from bot.config import ServerSettings
 from detectors.types import Role
 from escalator.settings import DEFAULT_CONFIG_FILE, ConfigError, Settings, load_settings
 
@@ -26,8 +28,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not hasattr(args, "run"):
         parser.print_help()
         return 2
+    run: Command = args.run  # each sub-command's parser sets its own
     try:
-        return args.run(args)
+        return run(args)
     except ConfigError as error:
         print(f"escalator: {error}", file=sys.stderr)
         return 2
@@ -151,9 +154,10 @@ TRAINERS = {"sentiment": "models.train_sentiment", "human-request": "models.trai
 
 
 def _data_root(args: argparse.Namespace, command: str) -> Path | None:
-    if args.data is not None and args.data.is_dir():
-        return args.data
-    problem = "needs --data DIR" if args.data is None else f"cannot find the data folder {args.data}"
+    data: Path | None = args.data  # every --data option has type=Path
+    if data is not None and data.is_dir():
+        return data
+    problem = "needs --data DIR" if data is None else f"cannot find the data folder {data}"
     print(
         f"escalator {command} {problem}: the folder of public data sets with {NEEDED_DATA[command]} "
         "(each in its own sub-folder, e.g. shared/data beside the clone).",
@@ -184,20 +188,26 @@ def _serve(args: argparse.Namespace) -> int:
     print(f"  demo page:      {base}/")
     print(f"  agent console:  {base}/console")
     print(f"  API docs:       {base}/docs")
-    uvicorn.run(
-        create_app(settings, config_file=config_file),
-        host=settings.server.host,
-        port=settings.server.port,
-        # The server itself closes a websocket with 1009 when a frame is larger than this.
-        ws_max_size=settings.server.max_frame_bytes,
-        log_level="info",
-    )
+    uvicorn.run(create_app(settings, config_file=config_file), **uvicorn_options(settings.server))
     return 0
+
+
+def uvicorn_options(server: ServerSettings) -> dict[str, Any]:
+    """How `serve` runs uvicorn. Its transport closes a larger frame with 1009 before the app sees it, so its limit
+    is the app's own, derived from max_text_chars: every legal message reaches the app. Per-message deflate is off:
+    its compression state costs each idle connection far more memory than chat frames of a few hundred bytes save."""
+    return {
+        "host": server.host,
+        "port": server.port,
+        "ws_max_size": server.max_frame_bytes,
+        "ws_per_message_deflate": False,
+        "log_level": "info",
+    }
 
 
 def _detect(args: argparse.Namespace) -> int:
     from detectors.types import Turn
-    from escalator.services import build_analysis
+    from escalator.analysis import build_analysis
 
     analysis = build_analysis(load_settings(args.config))
     earlier = read_history(args.history) if args.history else []
@@ -217,10 +227,10 @@ def _detect(args: argparse.Namespace) -> int:
     for signal in assessment.decision.signals:
         verdict = "FIRES" if signal.fired else "quiet"
         print(f"{signal.detector:<20}{signal.score:>8.3f}{signal.threshold:>11.3f}  {verdict}: {signal.reason}")
-    if assessment.decision.escalate:
+    reply = assessment.reply
+    if reply is None:  # the pipeline answers exactly when the decision is not to escalate
         print(f"decision: ESCALATE (trigger: {assessment.decision.trigger})")
     else:
-        reply = assessment.reply
         print(f"decision: the bot answers ({reply.intent or 'unsure'}): {reply.text}")
     return 0
 
@@ -245,8 +255,8 @@ def _evaluate_detectors(args: argparse.Namespace) -> int:
     if data is None:
         return 2
     settings = load_settings(args.config)
-    print(f"thresholds from {args.config or 'the built-in defaults'}", flush=True)
-    figures = evaluate_detectors(data, args.cache, settings.detectors)
+    print(f"thresholds from {args.config or 'the built-in defaults'}, pass: {settings.models.backend}", flush=True)
+    figures = evaluate_detectors(data, args.cache, settings.detectors, settings.models)
     print(format_quality(figures))
     if args.json:
         _write_json(args.json, figures)
@@ -270,7 +280,7 @@ def _evaluate_entities(args: argparse.Namespace) -> int:
 def _evaluate(args: argparse.Namespace) -> int:
     from detectors.tuning.conversations import read_conversations
     from detectors.tuning.metrics import compute, format_report
-    from escalator.services import build_analysis
+    from escalator.analysis import build_analysis
     from escalator.tools.replay import Replayer
 
     try:
@@ -288,7 +298,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _evaluate_public_chats(args: argparse.Namespace) -> int:
-    from escalator.services import build_analysis
+    from escalator.analysis import build_analysis
     from escalator.tools.public_chats import evaluate_public_chats, format_public_chats
 
     data = _data_root(args, "evaluate-public-chats")
@@ -368,23 +378,24 @@ def _chat(args: argparse.Namespace) -> int:
     return run_terminal_chat(args.url)
 
 
-if __name__ == "__main__":
-    raise SystemExit(main())
-
-
 def read_history(path: Path) -> list[tuple[Role, str]]:
     """A plain-text history: one turn per line, optionally prefixed 'customer:', 'bot:' or 'agent:'."""
     turns: list[tuple[Role, str]] = []
+    speakers: tuple[Role, ...] = ("customer", "bot", "agent")
     for line in Path(path).read_text(encoding="utf-8").splitlines():
         text = line.strip()
         if not text:
             continue
         role, _, rest = text.partition(":")
         speaker = role.strip().lower()
-        if speaker in ("customer", "bot", "agent") and rest.strip():
-            turns.append((speaker, rest.strip()))  # type: ignore[arg-type]  # one of the three, checked above
+        if speaker in speakers and rest.strip():
+            turns.append((speaker, rest.strip()))
         else:
             turns.append(("customer", text))
     if not turns:
         raise ValueError(f"{path}: no turns found")
     return turns
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -12,7 +12,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
-from pydantic import SecretStr, ValidationError
+from pydantic import SecretStr, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -21,8 +21,9 @@ from pydantic_settings import (
 )
 
 from bot.config import BotSettings, ServerSettings
-from detectors.thresholds import Thresholds
+from detectors.thresholds import INT8_DEFAULTS, Thresholds, with_defaults
 from handoff.config import DatabaseSettings, HandoffSettings
+from models.backends import INT8
 from models.config import ModelSettings
 
 DEFAULT_CONFIG_FILE = Path("escalator.toml")
@@ -49,6 +50,19 @@ class Settings(BaseSettings):
     # The first admin's password, read once at the first start (ESCALATOR_ADMIN_PASSWORD); generated when unset.
     admin_password: SecretStr | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _thresholds_of_the_pass(cls, data: Any) -> Any:
+        """The int8 pass has threshold defaults of its own: fields the file, the environment or the caller leave out
+        of `[detectors.*]` (and of `[shadow_detectors.*]`, when given) take those instead of the fp32 ones."""
+        if not isinstance(data, dict) or _backend(data.get("models")) != INT8:
+            return data
+        data = dict(data)
+        data["detectors"] = with_defaults(data.get("detectors") or {}, INT8_DEFAULTS)
+        if data.get("shadow_detectors") is not None:
+            data["shadow_detectors"] = with_defaults(data["shadow_detectors"], INT8_DEFAULTS)
+        return data
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -63,6 +77,13 @@ class Settings(BaseSettings):
         if config_file is not None:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config_file))
         return tuple(sources)
+
+
+def _backend(models: object) -> object:
+    """The backend named by a `[models]` section, given as values or as a built section."""
+    if isinstance(models, ModelSettings):
+        return models.backend
+    return models.get("backend") if isinstance(models, dict) else None
 
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:

@@ -11,8 +11,10 @@ from functools import cached_property
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
 
 from handoff.config import AgentConfig
+from handoff.database import affected_rows
 from handoff.errors import InvalidRequest
 from handoff.records import AgentRow, AgentSessionRow, TicketRow, utcnow
 from handoff.store import ConversationStore, hash_token
@@ -177,7 +179,7 @@ class AgentDirectory:
 
     def purge_expired_sessions(self) -> int:
         with self.store.session() as session, session.begin():
-            return session.execute(delete(AgentSessionRow).where(AgentSessionRow.expires_at <= utcnow())).rowcount
+            return affected_rows(session.execute(delete(AgentSessionRow).where(AgentSessionRow.expires_at <= utcnow())))
 
     @cached_property
     def _dummy_hash(self) -> str:
@@ -185,7 +187,7 @@ class AgentDirectory:
         return self._hasher.hash("not a real password")
 
     @staticmethod
-    def _row(session, agent_id: str) -> AgentRow:  # type: ignore[no-untyped-def]
+    def _row(session: Session, agent_id: str) -> AgentRow:
         row = session.get(AgentRow, agent_id)
         if row is None:
             raise AgentNotFound(f"no agent {agent_id!r}")

@@ -22,19 +22,19 @@ class AgentConfig(_Section):
 
     id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
     display_name: str = Field(min_length=1, max_length=128)
-    role: str = Field("agent", pattern="^(agent|supervisor|admin)$")
+    role: str = Field(default="agent", pattern="^(agent|supervisor|admin)$")
     teams: list[str] = []
     skills: list[str] = []
-    max_chats: int = Field(3, ge=1, le=50)
+    max_chats: int = Field(default=3, ge=1, le=50)
 
 
 class BusinessHours(_Section):
     """When people are at work. Outside these hours a handoff becomes an offline ticket."""
 
     timezone: str = "UTC"
-    days: list[int] = Field([0, 1, 2, 3, 4, 5, 6], description="0 = Monday")
-    open: str = Field("00:00", pattern=r"^\d{2}:\d{2}$")
-    close: str = Field("24:00", pattern=r"^\d{2}:\d{2}$")
+    days: list[int] = Field(default=[0, 1, 2, 3, 4, 5, 6], description="0 = Monday")
+    open: str = Field(default="00:00", pattern=r"^\d{2}:\d{2}$")
+    close: str = Field(default="24:00", pattern=r"^\d{2}:\d{2}$")
 
     @field_validator("timezone")
     @classmethod
@@ -54,18 +54,24 @@ class HandoffSettings(_Section):
     teams: dict[str, list[str]] | None = None
     default_team: str = "general"
     agents: list[AgentConfig] = []
-    offer_timeout_s: float = Field(30.0, gt=0, description="An offer not accepted in time moves to the next agent.")
+    offer_timeout_s: float = Field(
+        default=30.0, gt=0, description="An offer not accepted in time moves to the next agent."
+    )
     # Time to first agent response, per priority.
     sla_s: dict[str, float] = {"urgent": 60.0, "high": 180.0, "normal": 600.0, "low": 1800.0}
-    sla_at_risk: float = Field(0.7, gt=0, lt=1, description="Fraction of the SLA after which it is at risk.")
-    default_handle_s: float = Field(300.0, gt=0, description="Handling time assumed before any chat was resolved.")
+    sla_at_risk: float = Field(default=0.7, gt=0, lt=1, description="Fraction of the SLA after which it is at risk.")
+    default_handle_s: float = Field(
+        default=300.0, gt=0, description="Handling time assumed before any chat was resolved."
+    )
     business_hours: BusinessHours = BusinessHours()
-    session_hours: float = Field(12.0, gt=0, description="How long an agent's login lasts.")
+    session_hours: float = Field(default=12.0, gt=0, description="How long an agent's login lasts.")
     # argon2id's memory per password check (argon2-cffi's default, 64 MiB). Lower only where passwords are cheap to
     # guess anyway (tests), never in production.
-    password_memory_kib: int = Field(65536, ge=8, description="Memory of one password hash, in KiB.")
+    password_memory_kib: int = Field(default=65536, ge=8, description="Memory of one password hash, in KiB.")
     priority: PriorityRules = PriorityRules()
-    dispatch_interval_s: float = Field(1.0, gt=0, description="How often offers, timeouts and SLAs are checked.")
+    dispatch_interval_s: float = Field(
+        default=1.0, gt=0, description="How often offers, timeouts and SLAs are checked."
+    )
 
     def with_teams(self, deployment_teams: dict[str, tuple[str, ...]] | None) -> HandoffSettings:
         """These settings with the teams filled in: the config's own, else the deployment's, else one default team."""

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
+from typing import Any, cast
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, CursorResult, Engine, Result, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 
 
 def open_engine(url: str) -> Engine:
@@ -15,7 +17,7 @@ def open_engine(url: str) -> Engine:
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True)
     in_memory = parsed.database in (None, "", ":memory:")
-    if not in_memory:
+    if parsed.database is not None and not in_memory:
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(
         url,
@@ -27,9 +29,18 @@ def open_engine(url: str) -> Engine:
     return engine
 
 
+def affected_rows(result: Result[Any]) -> int:
+    """The rows an UPDATE or DELETE without RETURNING changed.
+
+    Session.execute returns a CursorResult for those statements (SQLAlchemy's DML docs), but is typed to return the
+    base Result, which has no rowcount.
+    """
+    return cast(CursorResult[Any], result).rowcount
+
+
 def _make_sqlite_transactional(engine: Engine, wal: bool) -> None:
     @event.listens_for(engine, "connect")
-    def on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    def on_connect(dbapi_connection: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
         # Let SQLAlchemy, not the sqlite3 module, decide where transactions begin.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -42,6 +53,6 @@ def _make_sqlite_transactional(engine: Engine, wal: bool) -> None:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def on_begin(connection) -> None:  # type: ignore[no-untyped-def]
+    def on_begin(connection: Connection) -> None:
         # Take the write lock up front so two writers queue on busy_timeout instead of deadlocking.
         connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -216,7 +216,7 @@ def reference_numbers(text: str) -> Iterator[tuple[str, int, int]]:
             continue
         glued = _GLUED.fullmatch(code)  # "order732201349959": the keyword typed onto the number
         type_ = _keyword_type(glued.group(1).casefold()) if glued else None
-        if type_ is not None:
+        if glued is not None and type_ is not None:
             start += len(glued.group(1))
         else:
             type_ = _keyword_before(text, start)

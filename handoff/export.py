@@ -10,13 +10,14 @@ from sqlalchemy import select
 from detectors.tuning.conversations import (
     Expected,
     LabelledConversation,
+    ScriptRole,
     ScriptTurn,
     write_conversations,
 )
 from handoff.records import TicketRow
 from handoff.store import ConversationStore
 
-ROLES = {"customer": "customer", "bot": "bot", "agent": "agent"}
+ROLES: dict[str, ScriptRole] = {"customer": "customer", "bot": "bot", "agent": "agent"}
 
 
 def export_verdicts(store: ConversationStore, since: date, out: Path) -> int:

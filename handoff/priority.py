@@ -105,8 +105,10 @@ class PriorityRules(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    urgent_negative: float = Field(0.9, ge=0, le=1, description="A message at least this negative makes it urgent.")
-    high_negative: float = Field(0.7, ge=0, le=1, description="A message at least this negative makes it high.")
+    urgent_negative: float = Field(
+        default=0.9, ge=0, le=1, description="A message at least this negative makes it urgent."
+    )
+    high_negative: float = Field(default=0.7, ge=0, le=1, description="A message at least this negative makes it high.")
     urgent_keywords: dict[str, tuple[str, ...]] = Field(
         default_factory=lambda: dict(DEFAULT_URGENT_KEYWORDS),
         description="Category (as the agent reads it) -> phrases that make a chat urgent.",
@@ -114,8 +116,8 @@ class PriorityRules(BaseModel):
     trigger_levels: dict[str, Priority] = Field(
         default_factory=lambda: dict(DEFAULT_TRIGGER_LEVELS), description="Starting level per triggering detector."
     )
-    default_level: Priority = Field(Priority.NORMAL, description="Starting level for any other or no trigger.")
-    vip_attribute: str = Field("vip", min_length=1, description="Customer attribute that marks a VIP.")
+    default_level: Priority = Field(default=Priority.NORMAL, description="Starting level for any other or no trigger.")
+    vip_attribute: str = Field(default="vip", min_length=1, description="Customer attribute that marks a VIP.")
 
     @model_validator(mode="after")
     def _negative_bars_in_order(self) -> PriorityRules:

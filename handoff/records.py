@@ -9,11 +9,13 @@ from sqlalchemy import (
     JSON,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import text as sql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -43,12 +45,17 @@ class ConversationRow(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+UNANSWERED = "sender = 'customer' AND analysis IS NULL"
+
+
 class MessageRow(Base):
     __tablename__ = "messages"
     __table_args__ = (
         UniqueConstraint("conversation_id", "seq", name="uq_messages_seq"),
         # Idempotent retries: the database, not a read-then-write check, refuses a second copy.
         UniqueConstraint("conversation_id", "client_msg_id", name="uq_messages_client_msg_id"),
+        # The turns a crash left unanswered, found at start-up without reading every message ever stored.
+        Index("ix_messages_unanswered", "id", sqlite_where=sql(UNANSWERED), postgresql_where=sql(UNANSWERED)),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

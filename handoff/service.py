@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from detectors.language import language_name
 from detectors.languages import load_languages
@@ -40,9 +41,10 @@ from handoff.routing import (
     queue_order,
     within_business_hours,
 )
-from handoff.store import ConversationStore, StoredMessage
+from handoff.store import ConversationStore, MessageScores, StoredMessage
 from handoff.summary import summarize
 from handoff.tickets import NewTicket, TicketConflict, TicketInfo, Tickets
+from handoff.writer import Writer
 
 logger = logging.getLogger(__name__)
 
@@ -122,48 +124,85 @@ class HandoffService:
     def __init__(
         self,
         store: ConversationStore,
+        writer: Writer,
         relay: EventRelay,
         settings: HandoffSettings,
         agents: AgentDirectory,
-        deployment: HandoffDeployment,
+        deployment: HandoffDeployment | None = None,
     ) -> None:
         self.store = store
+        self.writer = writer
         self.relay = relay
         self.settings = settings
         self.agents = agents
         self.tickets = Tickets(store)
-        self.extractor = deployment.extractor
         self.priority_rules = settings.priority
-        self.bank = deployment.bank
-        self.embed = deployment.embed
-        self.intent_topics = dict(deployment.intent_topics)
-        self.case_priorities = dict(deployment.case_priorities)  # case type name -> the level the deployment gives it
+        # The models arrive after start-up (`attach`); only packaging and learning need them.
+        self._deployment = deployment
+        self._deployed = asyncio.Event()
+        if deployment is not None:
+            self._deployed.set()
         self.wake = asyncio.Event()  # nudges the dispatcher when something changed
         self._return_listeners: list[Callable[[str], None]] = []
         self._told_wait: dict[str, tuple[int, int]] = {}
         # Weak values: a conversation's lock lives only while someone publishes its state.
         self._state_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
+    def attach(self, deployment: HandoffDeployment) -> None:
+        """Hand over the models once they have loaded, with the confirmed handoffs of earlier runs in the bank."""
+        self._deployment = deployment
+        self.load_bank_entries()
+        self._deployed.set()
+
+    async def deployment(self) -> HandoffDeployment:
+        await self._deployed.wait()
+        assert self._deployment is not None  # set together with the event
+        return self._deployment
+
+    @property
+    def teams(self) -> dict[str, list[str]]:
+        """The teams and the topics each handles, as the composition root filled them in (HandoffSettings.with_teams)."""
+        assert self.settings.teams is not None  # filled in before the service is built; narrows the type
+        return self.settings.teams
+
     # The customer's side
 
-    async def escalate(self, conversation_id: str, decision: Decision, history: Sequence[Turn]) -> Escalation:
-        """Package the conversation and open its ticket (exactly once); queue it, or take a message when nobody is in."""
+    async def escalate(
+        self, conversation_id: str, decision: Decision, history: Sequence[Turn], scores: MessageScores | None = None
+    ) -> Escalation:
+        """Package the conversation and open its ticket (exactly once); queue it, or take a message when nobody is in.
+
+        The ticket, the owner change, the notice to the customer and the turn's `scores` commit together: after a
+        crash the turn either happened whole or is answered again. The one exception: while nobody is in and the
+        offline ticket was already open, the scores are left to the caller, who answers the turn anyway.
+        """
+        deployment = await self.deployment()
         offline = not await asyncio.to_thread(self._people_available)
-        new = await asyncio.to_thread(self._prepare, conversation_id, decision, history, offline)
-        ticket, created = await asyncio.to_thread(self.tickets.open, new)
-        if created:
+        new = await asyncio.to_thread(self._prepare, conversation_id, decision, history, offline, deployment, scores)
+        notice = OFFLINE_NOTICE.format(hours=self._hours_text()) if offline else QUEUED_NOTICE
+        notice = _in_their_language(notice, language_of(decision), offline)
+
+        def open_ticket(session: Session) -> tuple[TicketInfo, StoredMessage | None]:
+            ticket, created = self.tickets.open_in(session, new)
+            told = self.store.append(session, conversation_id, "system", notice) if created else None
+            if scores is not None and (created or not offline):
+                scores.store_in(self.store, session)
+            return ticket, told
+
+        ticket, told = await self.writer.write(open_ticket)
+        if told is not None:
             # The state first, then the notice that explains it, in both cases.
             await self.publish_state(conversation_id, **({"offline": True} if offline else {}))
-            notice = OFFLINE_NOTICE.format(hours=self._hours_text()) if offline else QUEUED_NOTICE
-            await self._system_message(conversation_id, _in_their_language(notice, language_of(decision), offline))
+            await self.relay.publish(conversation_topic(conversation_id), told.to_frame())
             await self.relay.publish(AGENTS_TOPIC, {"type": "ticket_opened", "ticket": ticket.summary()})
             self.wake.set()
-        return Escalation(ticket, created, offline)
+        return Escalation(ticket, told is not None, offline)
 
-    async def take_contact(self, conversation_id: str, text: str) -> bool:
+    async def take_contact(self, conversation_id: str, text: str, scores: MessageScores | None = None) -> bool:
         """While an offline ticket is open, a message with an email address is the customer asking to be called back.
 
-        Returns True when the message was taken as contact details; anything else still goes to the bot.
+        Returns True when the message was taken as contact details (stored with the turn's `scores`); anything else
+        still goes to the bot.
         """
         match = EMAIL.search(text)
         if match is None:
@@ -171,8 +210,16 @@ class HandoffService:
         ticket = await asyncio.to_thread(self.tickets.open_for_conversation, conversation_id)
         if ticket is None or ticket.status != "offline":
             return False
-        await asyncio.to_thread(self.tickets.set_contact, ticket.id, match.group(0), text)
-        await self._system_message(conversation_id, CONTACT_THANKS.format(email=match.group(0)))
+        email = match.group(0)
+
+        def keep_contact(session: Session) -> StoredMessage:
+            self.tickets.set_contact_in(session, ticket.id, email, text)
+            if scores is not None:
+                scores.store_in(self.store, session)
+            return self.store.append(session, conversation_id, "system", CONTACT_THANKS.format(email=email))
+
+        thanks = await self.writer.write(keep_contact)
+        await self.relay.publish(conversation_topic(conversation_id), thanks.to_frame())
         await self.relay.publish(AGENTS_TOPIC, {"type": "ticket_updated", "ticket_id": ticket.id})
         return True
 
@@ -279,8 +326,8 @@ class HandoffService:
 
     async def transfer_to_team(self, ticket_id: int, agent: Agent, team: str, note: str) -> TicketInfo:
         """Functional escalation: back to the queue, for the agents of another team."""
-        if team not in self.settings.teams:
-            raise InvalidRequest(f"unknown team {team!r}; teams: {', '.join(self.settings.teams or {})}")
+        if team not in self.teams:
+            raise InvalidRequest(f"unknown team {team!r}; teams: {', '.join(self.teams)}")
         ticket = await asyncio.to_thread(self.tickets.requeue, ticket_id, agent.id, team, note)
         await self.publish_state(ticket.conversation_id)
         await self._system_message(ticket.conversation_id, f"{agent.display_name} is passing you to our {team} team.")
@@ -438,16 +485,27 @@ class HandoffService:
         days = ", ".join(names[d] for d in sorted(hours.days))
         return f" (we're here {days}, {hours.open}–{hours.close} {hours.timezone})"
 
-    def _prepare(self, conversation_id: str, decision: Decision, history: Sequence[Turn], offline: bool) -> NewTicket:
+    def _prepare(
+        self,
+        conversation_id: str,
+        decision: Decision,
+        history: Sequence[Turn],
+        offline: bool,
+        deployment: HandoffDeployment,
+        scores: MessageScores | None = None,
+    ) -> NewTicket:
         info = self.store.get(conversation_id)
         messages = self.store.messages_after(conversation_id, 0)
+        if scores is not None:  # the escalating turn's scores commit with the ticket, but belong in its package
+            messages = [scores.on(m) for m in messages]
         customer_texts = [m.text for m in messages if m.sender == "customer"]
         embeddings = [t.analysis.embedding for t in history if t.role == "customer" and t.analysis is not None]
         vectors = np.stack(embeddings) if len(embeddings) == len(customer_texts) and embeddings else None
-        entities = entity_list(self.extractor.extract(customer_texts))
+        entities = entity_list(deployment.extractor.extract(customer_texts))
         negatives = [TurnScores.from_json(m.analysis).upset for m in messages if m.sender == "customer" and m.analysis]
         case = case_of(decision)
-        case_level = (case["label"], Priority(self.case_priorities.get(case["name"], "normal"))) if case else None
+        priorities = deployment.case_priorities  # case type name -> the level the deployment gives it
+        case_level = (case["label"], Priority(priorities.get(case["name"], "normal"))) if case else None
         priority, reasons = assign_priority(
             decision.trigger,
             max(negatives, default=0.0),
@@ -457,7 +515,7 @@ class HandoffService:
             case_level,
         )
         level = priority.value
-        team = self._team_for(latest_topic_intent(messages))
+        team = self._team_for(latest_topic_intent(messages), deployment.intent_topics)
         code = language_of(decision)
         language = {"code": code, "name": language_name(code)} if code else None
         package = build_package(
@@ -483,9 +541,9 @@ class HandoffService:
             offline=offline,
         )
 
-    def _team_for(self, intent: str | None) -> str:
-        topic = self.intent_topics.get(intent or "")
-        for team, topics in self.settings.teams.items():
+    def _team_for(self, intent: str | None, intent_topics: Mapping[str, str]) -> str:
+        topic = intent_topics.get(intent or "")
+        for team, topics in self.teams.items():
             if topic in topics:
                 return team
         return self.settings.default_team
@@ -497,7 +555,7 @@ class HandoffService:
         return ticket
 
     async def _system_message(self, conversation_id: str, text: str) -> None:
-        message = await asyncio.to_thread(self.store.add_message, conversation_id, "system", text)
+        message = await self.writer.write(lambda session: self.store.append(session, conversation_id, "system", text))
         await self.relay.publish(conversation_topic(conversation_id), message.to_frame())
 
     async def _queue_changed(self, kind: str, ticket: TicketInfo) -> None:
@@ -509,10 +567,11 @@ class HandoffService:
         texts = [t["text"] for t in ticket.package.get("transcript", []) if t["sender"] == "customer"]
         if not texts:
             return
-        vectors = await self.embed(texts)
+        deployment = await self.deployment()
+        vectors = await deployment.embed(texts)
         summary = ticket.package.get("summary") or ticket.reason
         entry_id = f"ticket-{ticket.id}"
-        self.bank.add(entry_id, summary, vectors)
+        deployment.bank.add(entry_id, summary, vectors)
         vector = conversation_vector(vectors).round(6).tolist()
         await asyncio.to_thread(self._save_bank_entry, ticket.id, summary, vector)
 
@@ -522,8 +581,11 @@ class HandoffService:
 
     def load_bank_entries(self) -> int:
         """Put every confirmed handoff from earlier runs back into the bank; return how many."""
+        assert self._deployment is not None  # called by attach
         with self.store.session() as session:
             rows = session.scalars(select(BankEntryRow)).all()
             for row in rows:
-                self.bank.add(f"ticket-{row.ticket_id}", row.summary, np.asarray([row.vector], dtype=np.float32))
+                self._deployment.bank.add(
+                    f"ticket-{row.ticket_id}", row.summary, np.asarray([row.vector], dtype=np.float32)
+                )
             return len(rows)

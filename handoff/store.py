@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import secrets
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,7 +14,7 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from handoff.database import open_engine
+from handoff.database import affected_rows, open_engine
 from handoff.ownership import IllegalTransition, Owner, transition
 from handoff.records import Base, ConversationRow, MessageRow, StateChangeRow, utcnow
 
@@ -66,8 +66,47 @@ class ConversationInfo:
     agent_name: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class MessageScores:
+    """A customer message's scores, stored in the same transaction as whatever its turn did (a reply, a ticket):
+    a message without them is a turn that never finished, and is answered again after a crash (`unanswered`)."""
+
+    conversation_id: str
+    seq: int
+    record: dict[str, Any]
+
+    def store_in(self, store: ConversationStore, session: Session) -> None:
+        store.record_analysis(session, self.conversation_id, self.seq, self.record)
+
+    def on(self, message: StoredMessage) -> StoredMessage:
+        """`message` as it will read once these scores are stored."""
+        if (message.conversation_id, message.seq) != (self.conversation_id, self.seq):
+            return message
+        return replace(message, analysis=self.record)
+
+
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class NewConversation:
+    """A conversation handed out at hello but stored only at the customer's first message: a visitor who opens the
+    widget and says nothing costs no row and no commit."""
+
+    id: str
+    token_hash: str
+    customer: dict[str, Any]
+    created_at: datetime
+
+    @classmethod
+    def plan(cls, customer: dict[str, Any] | None = None) -> tuple[NewConversation, str]:
+        """A new conversation and its secret resume token (only the token's hash is kept)."""
+        token = secrets.token_urlsafe(24)
+        return cls(uuid.uuid4().hex, hash_token(token), dict(customer or {}), utcnow()), token
+
+    def info(self) -> ConversationInfo:
+        return ConversationInfo(self.id, Owner.BOT, 0, self.customer, self.created_at)
 
 
 class ConversationStore:
@@ -79,6 +118,9 @@ class ConversationStore:
 
     def create_schema(self) -> None:
         Base.metadata.create_all(self.engine)
+        # create_all adds no index to a table that already exists; a database from before an index needs it too.
+        for index in Base.metadata.tables[MessageRow.__tablename__].indexes:
+            index.create(self.engine, checkfirst=True)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -89,14 +131,22 @@ class ConversationStore:
     # Conversations
 
     def start(self, customer: dict[str, Any] | None = None) -> tuple[ConversationInfo, str]:
-        """Open a new conversation owned by the bot; return it with its secret resume token."""
-        token = secrets.token_urlsafe(24)
-        row = ConversationRow(
-            id=uuid.uuid4().hex, resume_token_hash=hash_token(token), state=Owner.BOT.value, customer=customer or {}
-        )
+        """Open a new conversation owned by the bot and store it now; return it with its secret resume token."""
+        new, token = NewConversation.plan(customer)
         with self.session() as session, session.begin():
-            session.add(row)
-        return _info(row), token
+            return self.create(session, new), token
+
+    def create(self, session: Session, new: NewConversation, greeting: str = "") -> ConversationInfo:
+        """Store a planned conversation, with the bot's greeting as its first message, in the caller's transaction."""
+        row = ConversationRow(
+            id=new.id, resume_token_hash=new.token_hash, state=Owner.BOT.value, customer=new.customer,
+            created_at=new.created_at, state_changed_at=new.created_at,
+        )  # fmt: skip
+        session.add(row)
+        session.flush()
+        if greeting:  # dated when it was shown, at hello
+            self.append(session, new.id, "bot", greeting, created_at=new.created_at)
+        return _info(row)
 
     def resume(self, conversation_id: str, token: str | None) -> ConversationInfo | None:
         """The conversation, if `token` is its resume token; None otherwise (never another's transcript)."""
@@ -118,29 +168,40 @@ class ConversationStore:
     def update_customer(self, conversation_id: str, customer: dict[str, Any]) -> None:
         """Merge identity and page details sent by the widget into the conversation."""
         with self.session() as session, session.begin():
-            row = session.get(ConversationRow, conversation_id)
-            if row is None:
-                raise ConversationNotFound(f"no conversation {conversation_id!r}")
-            row.customer = {**row.customer, **customer}
+            self.update_customer_in(session, conversation_id, customer)
+
+    @staticmethod
+    def update_customer_in(session: Session, conversation_id: str, customer: dict[str, Any]) -> None:
+        """update_customer in the caller's transaction."""
+        row = session.get(ConversationRow, conversation_id)
+        if row is None:
+            raise ConversationNotFound(f"no conversation {conversation_id!r}")
+        row.customer = {**row.customer, **customer}
 
     # Messages
 
     def add_customer_message(self, conversation_id: str, client_msg_id: str, text: str) -> tuple[StoredMessage, bool]:
         """Store a customer message once per client_msg_id; return it and whether it is new."""
+        with self.session() as session, session.begin():
+            return self.append_customer(session, conversation_id, client_msg_id, text)
+
+    def append_customer(
+        self, session: Session, conversation_id: str, client_msg_id: str, text: str
+    ) -> tuple[StoredMessage, bool]:
+        """add_customer_message in the caller's transaction."""
         try:
-            with self.session() as session, session.begin():
-                return self._append(session, conversation_id, "customer", text, client_msg_id=client_msg_id), True
+            with session.begin_nested():
+                return self.append(session, conversation_id, "customer", text, client_msg_id=client_msg_id), True
         except IntegrityError:
-            # The UNIQUE constraint refused a retry; the transaction rolled back, so no seq was spent.
-            with self.session() as session:
-                row = session.scalars(
-                    select(MessageRow).where(
-                        MessageRow.conversation_id == conversation_id, MessageRow.client_msg_id == client_msg_id
-                    )
-                ).one_or_none()
-                if row is None:
-                    raise
-                return _message(row), False
+            # The UNIQUE constraint refused a retry; the savepoint rolled back, so no seq was spent.
+            row = session.scalars(
+                select(MessageRow).where(
+                    MessageRow.conversation_id == conversation_id, MessageRow.client_msg_id == client_msg_id
+                )
+            ).one_or_none()
+            if row is None:
+                raise
+            return _message(row), False
 
     def add_message(
         self,
@@ -152,16 +213,31 @@ class ConversationStore:
     ) -> StoredMessage:
         """Store a bot, agent or system message. A bot message is refused unless the bot owns the chat."""
         with self.session() as session, session.begin():
-            return self._append(session, conversation_id, sender, text, author=author, analysis=analysis)
+            return self.append(session, conversation_id, sender, text, author=author, analysis=analysis)
 
     def set_analysis(self, conversation_id: str, seq: int, analysis: dict[str, Any]) -> None:
         """Attach the detectors' scores (or the bot's intent) to a stored message."""
         with self.session() as session, session.begin():
-            session.execute(
-                update(MessageRow)
-                .where(MessageRow.conversation_id == conversation_id, MessageRow.seq == seq)
-                .values(analysis=analysis)
+            self.record_analysis(session, conversation_id, seq, analysis)
+
+    def record_analysis(self, session: Session, conversation_id: str, seq: int, analysis: dict[str, Any]) -> None:
+        """set_analysis in the caller's transaction: the turn's outcome commits together with its scores."""
+        session.execute(
+            update(MessageRow)
+            .where(MessageRow.conversation_id == conversation_id, MessageRow.seq == seq)
+            .values(analysis=analysis)
+        )
+
+    def unanswered(self) -> list[StoredMessage]:
+        """Customer messages whose turn never finished (no scores stored), oldest first per conversation: after a
+        crash these were acknowledged but not answered."""
+        with self.session() as session:
+            rows = session.scalars(
+                select(MessageRow)
+                .where(MessageRow.sender == "customer", MessageRow.analysis.is_(None))
+                .order_by(MessageRow.id)
             )
+            return [_message(row) for row in rows]
 
     def messages_after(self, conversation_id: str, seq: int = 0) -> list[StoredMessage]:
         """Every message with a sequence number above `seq`, in order."""
@@ -173,7 +249,8 @@ class ConversationStore:
             )
             return [_message(row) for row in rows]
 
-    def _append(self, session: Session, conversation_id: str, sender: str, text: str, **extra: Any) -> StoredMessage:
+    def append(self, session: Session, conversation_id: str, sender: str, text: str, **extra: Any) -> StoredMessage:
+        """Store one message in the caller's transaction; a bot message only while the bot owns the conversation."""
         # Taking the next seq and inserting happen in one transaction: a failed insert gives the number back.
         bump = (
             update(ConversationRow)
@@ -249,12 +326,14 @@ def move_owner(
     }
     if count_handoff:
         values["handoffs"] = ConversationRow.handoffs + 1
-    changed = session.execute(
-        update(ConversationRow)
-        .where(ConversationRow.id == conversation_id, ConversationRow.state == current.value)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    changed = affected_rows(
+        session.execute(
+            update(ConversationRow)
+            .where(ConversationRow.id == conversation_id, ConversationRow.state == current.value)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+    )
     if changed != 1:
         raise IllegalTransition(current, target)
     session.add(

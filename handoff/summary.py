@@ -166,10 +166,10 @@ def _centrality(embeddings: np.ndarray) -> np.ndarray:
     """Cosine of each turn with the conversation's mean direction: high for turns about the main topic."""
     vectors = np.asarray(embeddings, dtype=np.float32)
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    vectors = vectors / np.where(norms == 0, 1, norms)
-    mean = vectors.mean(axis=0)
+    unit = vectors / np.where(norms == 0, 1, norms)
+    mean = unit.mean(axis=0)
     length = float(np.linalg.norm(mean))
-    return vectors @ (mean / length) if length > 0 else np.zeros(len(vectors), dtype=np.float32)
+    return unit @ (mean / length) if length > 0 else np.zeros(len(unit), dtype=np.float32)
 
 
 def _with_stop(sentence: str) -> str:

@@ -25,7 +25,7 @@ class ThresholdLog:
         self, actor: str, active: Thresholds | None = None, shadow: Thresholds | None = None, clear_shadow: bool = False
     ) -> list[dict[str, Any]]:
         """Swap in new active and/or shadow thresholds, logging each real change; return the changes made."""
-        changes = []
+        changes: list[tuple[str, Thresholds | None, Thresholds | None]] = []  # (target, old, new); None is no shadow
         if active is not None and active != self.live.current:
             changes.append(("active", self.live.current, active))
             self.live.current = active

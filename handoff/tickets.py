@@ -8,7 +8,9 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
+from handoff.database import affected_rows
 from handoff.ownership import IllegalTransition, Owner
 from handoff.records import ConversationRow, TicketEventRow, TicketRow, utcnow
 from handoff.routing import Waiting
@@ -120,13 +122,18 @@ class Tickets:
     # Opening
 
     def open(self, new: NewTicket) -> tuple[TicketInfo, bool]:
-        """Open the ticket for this handoff, or return the one already open; (ticket, created).
+        """Open the ticket for this handoff, or return the one already open; (ticket, created)."""
+        with self.store.session() as session, session.begin():
+            return self.open_in(session, new)
+
+    def open_in(self, session: Session, new: NewTicket) -> tuple[TicketInfo, bool]:
+        """`open` in the caller's transaction, so that what the turn did commits together with its ticket.
 
         Exactly one ticket per handoff: the owner change bot -> queued is a compare-and-set, and the
         UNIQUE (conversation_id, handoff_no) constraint refuses a second ticket for the same handoff.
         """
         try:
-            with self.store.session() as session, session.begin():
+            with session.begin_nested():
                 if new.offline:
                     existing = self._open_offline(session, new.conversation_id)
                     if existing is not None:
@@ -176,13 +183,13 @@ class Tickets:
                 return _ticket(row), True
         except (IllegalTransition, IntegrityError):
             # Someone else opened it first (a concurrent detector, or a retry): hand back theirs.
-            existing = self.open_for_conversation(new.conversation_id)
-            if existing is None:
+            theirs = self._live(session, new.conversation_id)
+            if theirs is None:
                 raise
-            return existing, False
+            return _ticket(theirs), False
 
     @staticmethod
-    def _open_offline(session, conversation_id: str) -> TicketRow | None:  # type: ignore[no-untyped-def]
+    def _open_offline(session: Session, conversation_id: str) -> TicketRow | None:
         return session.scalars(
             select(TicketRow).where(
                 TicketRow.conversation_id == conversation_id,
@@ -203,12 +210,16 @@ class Tickets:
     def open_for_conversation(self, conversation_id: str) -> TicketInfo | None:
         """The conversation's live ticket (queued or assigned), else its open offline ticket."""
         with self.store.session() as session:
-            rows = session.scalars(
-                select(TicketRow)
-                .where(TicketRow.conversation_id == conversation_id, TicketRow.closed_at.is_(None))
-                .order_by(TicketRow.handoff_no.desc())
-            ).all()
-            return _ticket(rows[0]) if rows else None
+            row = self._live(session, conversation_id)
+            return _ticket(row) if row is not None else None
+
+    @staticmethod
+    def _live(session: Session, conversation_id: str) -> TicketRow | None:
+        return session.scalars(
+            select(TicketRow)
+            .where(TicketRow.conversation_id == conversation_id, TicketRow.closed_at.is_(None))
+            .order_by(TicketRow.handoff_no.desc())
+        ).first()
 
     def with_status(self, *statuses: str, agent: str | None = None) -> list[TicketInfo]:
         with self.store.session() as session:
@@ -240,18 +251,21 @@ class Tickets:
                 .order_by(TicketRow.closed_at.desc())
                 .limit(limit)
             ).all()
-        return [(_aware(closed) - _aware(assigned)).total_seconds() for assigned, closed in rows if closed]
+        # The query leaves out unassigned tickets; testing `assigned` again only tells the type checker so.
+        return [(_aware(closed) - _aware(assigned)).total_seconds() for assigned, closed in rows if closed and assigned]
 
     # Offers and acceptance
 
     def offer(self, ticket_id: int, agent_id: str) -> bool:
         """Offer a queued ticket to an agent; False if it is no longer queued."""
         with self.store.session() as session, session.begin():
-            changed = session.execute(
-                update(TicketRow)
-                .where(TicketRow.id == ticket_id, TicketRow.status == "queued")
-                .values(offered_to=agent_id, offered_at=utcnow())
-            ).rowcount
+            changed = affected_rows(
+                session.execute(
+                    update(TicketRow)
+                    .where(TicketRow.id == ticket_id, TicketRow.status == "queued")
+                    .values(offered_to=agent_id, offered_at=utcnow())
+                )
+            )
             if changed:
                 session.add(
                     TicketEventRow(ticket_id=ticket_id, kind="offered", actor="router", data={"agent": agent_id})
@@ -275,18 +289,20 @@ class Tickets:
                 row = session.get(TicketRow, ticket_id)
                 if row is None:
                     raise TicketNotFound(f"no ticket {ticket_id}")
-                won = session.execute(
-                    update(TicketRow)
-                    .where(TicketRow.id == ticket_id, TicketRow.status == "queued")
-                    .values(
-                        status="assigned",
-                        assigned_agent=agent_id,
-                        assigned_at=utcnow(),
-                        offered_to=None,
-                        offered_at=None,
+                won = affected_rows(
+                    session.execute(
+                        update(TicketRow)
+                        .where(TicketRow.id == ticket_id, TicketRow.status == "queued")
+                        .values(
+                            status="assigned",
+                            assigned_agent=agent_id,
+                            assigned_at=utcnow(),
+                            offered_to=None,
+                            offered_at=None,
+                        )
+                        .execution_options(synchronize_session=False)
                     )
-                    .execution_options(synchronize_session=False)
-                ).rowcount
+                )
                 if won != 1:
                     raise TicketConflict(f"ticket {ticket_id} is no longer waiting")
                 move_owner(
@@ -385,7 +401,7 @@ class Tickets:
         return self.get(ticket_id)
 
     @staticmethod
-    def _assigned_to(session, ticket_id: int, agent_id: str) -> TicketRow:  # type: ignore[no-untyped-def]
+    def _assigned_to(session: Session, ticket_id: int, agent_id: str) -> TicketRow:
         row = session.get(TicketRow, ticket_id)
         if row is None:
             raise TicketNotFound(f"no ticket {ticket_id}")
@@ -403,25 +419,34 @@ class Tickets:
 
     def set_contact(self, ticket_id: int, email: str | None, message: str | None) -> TicketInfo:
         with self.store.session() as session, session.begin():
-            row = session.get(TicketRow, ticket_id)
-            if row is None:
-                raise TicketNotFound(f"no ticket {ticket_id}")
-            if email:
-                row.contact_email = email
-            if message:
-                row.contact_message = "\n".join(filter(None, [row.contact_message, message]))
+            self.set_contact_in(session, ticket_id, email, message)
         return self.get(ticket_id)
+
+    @staticmethod
+    def set_contact_in(session: Session, ticket_id: int, email: str | None, message: str | None) -> None:
+        """set_contact in the caller's transaction."""
+        row = session.get(TicketRow, ticket_id)
+        if row is None:
+            raise TicketNotFound(f"no ticket {ticket_id}")
+        if email:
+            row.contact_email = email
+        if message:
+            row.contact_message = "\n".join(filter(None, [row.contact_message, message]))
 
     def mark_at_risk(self, ticket_id: int, priority: str) -> bool:
         """Flag the SLA as at risk and raise the priority, once; False if already flagged or answered."""
         with self.store.session() as session, session.begin():
-            changed = session.execute(
-                update(TicketRow)
-                .where(
-                    TicketRow.id == ticket_id, TicketRow.sla_at_risk.is_(False), TicketRow.first_response_at.is_(None)
+            changed = affected_rows(
+                session.execute(
+                    update(TicketRow)
+                    .where(
+                        TicketRow.id == ticket_id,
+                        TicketRow.sla_at_risk.is_(False),
+                        TicketRow.first_response_at.is_(None),
+                    )
+                    .values(sla_at_risk=True, priority=priority)
                 )
-                .values(sla_at_risk=True, priority=priority)
-            ).rowcount
+            )
             if changed:
                 session.add(
                     TicketEventRow(ticket_id=ticket_id, kind="sla_at_risk", actor="sla", data={"priority": priority})
@@ -430,13 +455,17 @@ class Tickets:
 
     def mark_breached(self, ticket_id: int) -> bool:
         with self.store.session() as session, session.begin():
-            changed = session.execute(
-                update(TicketRow)
-                .where(
-                    TicketRow.id == ticket_id, TicketRow.sla_breached.is_(False), TicketRow.first_response_at.is_(None)
+            changed = affected_rows(
+                session.execute(
+                    update(TicketRow)
+                    .where(
+                        TicketRow.id == ticket_id,
+                        TicketRow.sla_breached.is_(False),
+                        TicketRow.first_response_at.is_(None),
+                    )
+                    .values(sla_breached=True)
                 )
-                .values(sla_breached=True)
-            ).rowcount
+            )
             if changed:
                 session.add(TicketEventRow(ticket_id=ticket_id, kind="sla_breached", actor="sla", data={}))
             return bool(changed)

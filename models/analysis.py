@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -99,6 +99,7 @@ class IntentRanker(Protocol):
 ProbabilityHead = Callable[[np.ndarray], np.ndarray]
 
 
+@runtime_checkable
 class Branch(Protocol):
     """Layers of its own that fork off the encoder's pass at an inner layer (models.sentiment_branch)."""
 
@@ -106,6 +107,15 @@ class Branch(Protocol):
     classes: tuple[str, ...]
 
     def index(self, name: str) -> int: ...
+
+
+@runtime_checkable
+class SentencePass(Protocol):
+    """An encoder that runs a branch inside its pass and pools sentences from it (see models.encoder.BranchEncoder)."""
+
+    def encode_with_sentences(
+        self, texts: Sequence[str], branch: Any, spans: Sequence[Sequence[Span]] | None
+    ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]: ...
 
 
 class MissingFeatures(ValueError):
@@ -142,12 +152,12 @@ class Analyzer:
         top_k: int = 3,
         deployment: DeploymentHeads = DeploymentHeads(),
     ) -> None:
-        # The sentiment branch this analyzer's pass runs, if negativity comes from one.
-        self.branch: Branch | None = negative if hasattr(negative, "from_layer") else None  # type: ignore[assignment]
-        if self.branch is not None and not hasattr(encoder, "encode_with_sentences"):
+        # The sentiment branch this analyzer's pass runs, if negativity comes from one; else the head that reads it.
+        self.branch: Branch | None = negative if isinstance(negative, Branch) else None
+        self._negative: ProbabilityHead | None = None if isinstance(negative, Branch) else negative
+        if self.branch is not None and not isinstance(encoder, SentencePass):
             raise MissingFeatures(f"the sentiment branch forks off the pass, which {type(encoder).__name__} cannot run")
         self.encoder = encoder
-        self._negative = negative
         self._human_request = human_request
         self._intents = intents
         self._top_k = top_k
@@ -156,9 +166,8 @@ class Analyzer:
     def analyze(self, texts: Sequence[str]) -> list[TurnAnalysis]:
         spans = [_several(sentence_spans(text)) for text in texts]
         if self.branch is not None:
-            embeddings, probabilities, sentences = self.encoder.encode_with_sentences(  # type: ignore[attr-defined]
-                texts, self.branch, spans
-            )
+            assert isinstance(self.encoder, SentencePass)  # checked in __init__; narrows the type
+            embeddings, probabilities, sentences = self.encoder.encode_with_sentences(texts, self.branch, spans)
             return self.analyze_embeddings(texts, embeddings, probabilities, sentences, spans)
         # Without a branch (an embedding-only encoder), each sentence costs a pass of its own.
         pieces = [text[start:end] for text, text_spans in zip(texts, spans, strict=False) for start, end in text_spans]
@@ -189,7 +198,8 @@ class Analyzer:
             if heads.frustration is not None:
                 frustration = heads.frustration.log_odds(embeddings, branch_probabilities)
         else:
-            negative = self._negative(embeddings)  # type: ignore[operator]
+            assert self._negative is not None  # __init__ keeps the head whenever there is no branch; narrows the type
+            negative = self._negative(embeddings)
         human = self._human_request(embeddings)
         ranked = self._intents.rank(embeddings, k=self._top_k)
         oos = self._intents.out_of_scope(embeddings)

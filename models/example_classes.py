@@ -72,7 +72,7 @@ class ExampleClasses:
         closeness = np.stack(
             [_nearest_mean(x @ self._vectors[name].T, self.neighbours) for name in self.classes], axis=1
         )
-        margins = closeness - baseline[:, None]
+        margins: np.ndarray = closeness - baseline[:, None]
         return np.where(closeness >= MIN_SIMILARITY, margins, np.minimum(margins, 0.0))
 
     def probabilities(self, embeddings: np.ndarray) -> np.ndarray:
@@ -89,7 +89,8 @@ class ExampleClasses:
 def _nearest_mean(similarities: np.ndarray, k: int) -> np.ndarray:
     """Mean of each row's k largest values (all of them when a row has fewer)."""
     k = min(k, similarities.shape[1])
-    return np.partition(similarities, -k, axis=1)[:, -k:].mean(axis=1)
+    means: np.ndarray = np.partition(similarities, -k, axis=1)[:, -k:].mean(axis=1)
+    return means
 
 
 def fit_from_texts(encoder: Encoder, examples: Mapping[str, Sequence[str]], ordinary: Sequence[str]) -> ExampleClasses:

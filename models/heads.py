@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import NDArray
 
 
 class HeadFormatError(ValueError):
@@ -18,7 +19,8 @@ class HeadFormatError(ValueError):
 def softmax(logits: np.ndarray) -> np.ndarray:
     shifted = logits - logits.max(axis=-1, keepdims=True)  # avoids overflow in exp
     exp = np.exp(shifted)
-    return exp / exp.sum(axis=-1, keepdims=True)
+    probabilities: np.ndarray = exp / exp.sum(axis=-1, keepdims=True)
+    return probabilities
 
 
 class LinearHead:
@@ -31,8 +33,8 @@ class LinearHead:
         bias = np.asarray(bias, dtype=np.float32)
         if weights.ndim != 2 or bias.shape != (weights.shape[0],) or len(classes) != weights.shape[0]:
             raise HeadFormatError(f"weights {weights.shape}, bias {bias.shape} and {len(classes)} classes do not agree")
-        self.weights = weights
-        self.bias = bias
+        self.weights: NDArray[np.float32] = weights
+        self.bias: NDArray[np.float32] = bias
         self.classes = tuple(str(c) for c in classes)
 
     @property
@@ -59,7 +61,14 @@ class LinearHead:
     def save(self, path: Path) -> None:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(path, kind=np.array(self.kind), classes=np.array(self.classes, dtype=np.str_), **self._arrays())
+        # allow_pickle is named so that no array can bind to it; none is an object array, so nothing is pickled anyway.
+        np.savez(
+            path,
+            allow_pickle=False,
+            kind=np.array(self.kind),
+            classes=np.array(self.classes, dtype=np.str_),
+            **self._arrays(),
+        )
 
     @classmethod
     def load(cls, path: Path) -> LinearHead:
@@ -91,8 +100,8 @@ class MLPHead(LinearHead):
             raise HeadFormatError(
                 f"hidden layer has {hidden_weights.shape[0]} units, output layer expects {self.weights.shape[1]}"
             )
-        self.hidden_weights = hidden_weights
-        self.hidden_bias = hidden_bias
+        self.hidden_weights: NDArray[np.float32] = hidden_weights
+        self.hidden_bias: NDArray[np.float32] = hidden_bias
 
     @property
     def dim(self) -> int:
@@ -100,7 +109,7 @@ class MLPHead(LinearHead):
 
     def logits(self, embeddings: np.ndarray) -> np.ndarray:
         x = np.atleast_2d(np.asarray(embeddings, dtype=np.float32))
-        hidden = np.maximum(x @ self.hidden_weights.T + self.hidden_bias, 0.0)
+        hidden: NDArray[np.float32] = np.maximum(x @ self.hidden_weights.T + self.hidden_bias, 0.0)
         return hidden @ self.weights.T + self.bias
 
     def _arrays(self) -> dict[str, np.ndarray]:

@@ -33,6 +33,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 from sklearn.neural_network import MLPClassifier
+from threadpoolctl import threadpool_limits  # a dependency of scikit-learn's
 
 from models.encoder import Encoder
 
@@ -97,10 +98,12 @@ class IntentModel:
         if len(classes) < 2:
             raise IntentModelError(f"need at least two intents to classify, got {classes}")
         y = np.searchsorted(classes, labels)
-        core = _fit_core(x, y, len(classes), h)
-
-        # Held-out in-scope scores: the only calibration data a knowledge base is guaranteed to have.
-        held_logits, held_raw, held_y, fold_networks = _held_out(x, y, len(classes), h)
+        # numpy's BLAS and scikit-learn's OpenMP keep separate thread pools that spin against one another as
+        # the fit alternates between them; matrices this small gain nothing from threads anyway.
+        with threadpool_limits(1):
+            core = _fit_core(x, y, len(classes), h)
+            # Held-out in-scope scores: the only calibration data a knowledge base is guaranteed to have.
+            held_logits, held_raw, held_y, fold_networks = _held_out(x, y, len(classes), h)
         # The folds' networks come free with the cross-fitting; averaging them with the full one makes the
         # blend depend less on the networks' random start (CLINC150 val accuracy over seeds 0-3 spans
         # 0.959-0.963 with one network, 0.960-0.962 with the average).
@@ -145,7 +148,8 @@ class IntentModel:
         x = _as_matrix(embeddings)
         z = (self.raw_scores(x) - self._a["component_mean"]) / self._a["component_std"]
         high, spread = self._a["calibration"]
-        return 1.0 / (1.0 + np.exp(-(z.mean(1) - high) / spread))
+        scores: np.ndarray = 1.0 / (1.0 + np.exp(-(z.mean(1) - high) / spread))
+        return scores
 
     def raw_scores(self, embeddings: np.ndarray) -> np.ndarray:
         """(n, 3) uncalibrated component scores in COMPONENTS order, each higher = more out of scope."""
@@ -158,7 +162,14 @@ class IntentModel:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".tmp.npz")
-        np.savez(tmp, **self._a, hyper=np.array(json.dumps(asdict(self.hyper))), format=np.array(FORMAT_VERSION))
+        arrays: dict[str, np.ndarray] = dict(self._a)
+        np.savez(
+            tmp,
+            allow_pickle=False,
+            **arrays,
+            hyper=np.array(json.dumps(asdict(self.hyper))),
+            format=np.array(FORMAT_VERSION),
+        )
         tmp.replace(path)
 
     @classmethod
@@ -340,7 +351,8 @@ def _side_by_side(networks: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray
 def _logits(a: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
     """The linear model's logits plus the (already weighted) networks'."""
     hidden = np.maximum(x @ a["network_w1"] + a["network_b1"], 0.0)
-    return x @ a["weights"] + a["bias"] + hidden @ a["network_w2"] + a["network_b2"]
+    logits: np.ndarray = x @ a["weights"] + a["bias"] + hidden @ a["network_w2"] + a["network_b2"]
+    return logits
 
 
 def _raw_scores(a: dict[str, np.ndarray], x: np.ndarray, logits: np.ndarray, k: int) -> np.ndarray:
@@ -365,7 +377,10 @@ def _ledoit_wolf(centred: np.ndarray) -> np.ndarray:
     """Covariance shrunk towards a scaled identity by the Ledoit-Wolf amount (vital with few examples)."""
     # Its precision (a pseudo-inverse by eigendecomposition) would cost more than the fit; the caller inverts.
     covariance = LedoitWolf(store_precision=False, assume_centered=True).fit(centred).covariance_
-    return covariance + 1e-9 * np.eye(len(covariance))  # keeps a degenerate (all-identical) training set invertible
+    shrunk: np.ndarray = covariance + 1e-9 * np.eye(
+        len(covariance)
+    )  # keeps a degenerate (all-identical) training set invertible
+    return shrunk
 
 
 def _fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
@@ -394,7 +409,8 @@ def _stratified_folds(y: np.ndarray, folds: int, seed: int) -> list[tuple[np.nda
 def _softmax(logits: np.ndarray) -> np.ndarray:
     shifted = logits - logits.max(1, keepdims=True)
     e = np.exp(shifted)
-    return e / e.sum(1, keepdims=True)
+    probabilities: np.ndarray = e / e.sum(1, keepdims=True)
+    return probabilities
 
 
 def _as_matrix(embeddings: np.ndarray) -> np.ndarray:

@@ -9,6 +9,14 @@ level at 8, and at 16 and 32 anywhere from 6% ahead to 23% behind, run to run. S
 The graph is exported from `ForkedPass`, the module the torch pass runs, once per combination of encoder
 weights, branch weights, traced code and library versions, and cached on disk under that hash; later starts
 only load it.
+
+With `precision="int8"` the pass runs the export's int8 version (models.quantized_pass) for every batch: torch
+would give other features than the ones the int8 heads were trained on. Each message runs on its own there,
+because dynamic quantization picks its activation scale over the whole input of a run, padding included: in a
+batch of 32 TweetEval tweets a message's embedding was 0.991 cosine from its own alone and its branch
+probabilities up to 0.17 apart, so features would depend on which messages happened to share a batch (and a
+replay would not match the live service). One at a time also wastes nothing on padding, which is why it costs
+little: see `bench.encoder_throughput`.
 """
 
 from __future__ import annotations
@@ -31,7 +39,9 @@ from onnxruntime.capi.onnxruntime_pybind11_state import (
     InvalidProtobuf,
 )
 
-from models.encoder import SentenceEncoder, digest_of
+from models.backends import Precision
+from models.encoder import FP32_FEATURES, SentenceEncoder, digest_of
+from models.quantized_pass import features_name, quantize, quantized_path
 from models.sentences import Span, pool_spans
 from models.sentiment_branch import ForkedPass, SentimentBranch
 
@@ -42,26 +52,44 @@ _INPUTS = ("input_ids", "attention_mask")
 
 
 class OnnxPass:
-    """`SentenceEncoder.encode_with_branch` for one fixed branch: small batches on ONNX Runtime, large on torch."""
+    """`SentenceEncoder.encode_with_branch` for one fixed branch on ONNX Runtime: in fp32, small batches there and
+    large ones on torch; in int8, everything there, one message at a time."""
 
-    def __init__(self, encoder: SentenceEncoder, branch: SentimentBranch, cache_dir: Path, threads: int = 1) -> None:
+    def __init__(
+        self,
+        encoder: SentenceEncoder,
+        branch: SentimentBranch,
+        cache_dir: Path,
+        threads: int = 1,
+        precision: Precision = "fp32",
+    ) -> None:
         self.dim = encoder.dim
         self.branch = branch
+        self.precision = precision
         self._encoder = encoder
-        self.path = export_path(encoder, branch, cache_dir)
+        self._fp32_path = export_path(encoder, branch, cache_dir)
+        self.path = self._fp32_path if precision == "fp32" else quantized_path(self._fp32_path)
+        # Names the features this pass makes in every cache of them: fp32 equals torch to 1e-5, int8 does not.
+        self.features = FP32_FEATURES if precision == "fp32" else features_name(self._fp32_path)
         if not self.path.exists():
-            export(encoder, branch, self.path)
+            self._build()
         try:
             self._session = load_session(str(self.path), threads)
         except (
             InvalidProtobuf,
             InvalidGraph,
             Fail,
-        ):  # a damaged cached file (bad disk, a hand edit): export afresh, once
+        ):  # a damaged cached file (bad disk, a hand edit): build it afresh, once
             self.path.unlink(missing_ok=True)
-            export(encoder, branch, self.path)
+            self._build()
             self._session = load_session(str(self.path), threads)
         self.batches = {"onnx": 0, "torch": 0}  # how many batches ran on each; read by benchmarks
+
+    def _build(self) -> None:
+        if not self._fp32_path.exists():
+            export(self._encoder, self.branch, self._fp32_path)
+        if self.path != self._fp32_path:
+            quantize(self._fp32_path, self.path)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         return self.encode_with_branch(texts, self.branch)[0]
@@ -80,25 +108,43 @@ class OnnxPass:
         spans: Sequence[Sequence[Span]] | None,
         onnx_max_batch: int = ONNX_MAX_BATCH,
     ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
-        """`encode_with_branch` plus each text's sentence spans pooled from the same pass, as the torch pass gives them."""
+        """`encode_with_branch` plus each text's sentence spans pooled from the same pass, as the torch pass gives them.
+
+        In fp32, batches larger than `onnx_max_batch` run on torch; in int8 none does."""
         if branch is not self.branch:
             raise ValueError("this ONNX pass was exported with another branch; build one for this branch")
         if not texts:
             return np.zeros((0, self.dim), np.float32), np.zeros((0, len(branch.classes)), np.float32), []
-        if len(texts) > onnx_max_batch:
+        if self.precision == "fp32" and len(texts) > onnx_max_batch:
             self.batches["torch"] += 1
             return self._encoder.encode_with_sentences(texts, branch, spans)
         self.batches["onnx"] += 1
         ids, mask, offsets = self._encoder.tokenize_with_offsets(list(texts))
-        embeddings, probabilities, states = self._session.run(
-            None, {"input_ids": ids.numpy(), "attention_mask": mask.numpy()}
-        )
+        if self.precision == "fp32":
+            embeddings, probabilities, states = self._session.run(
+                None, {"input_ids": ids.numpy(), "attention_mask": mask.numpy()}
+            )
+        else:
+            embeddings, probabilities, states = self._one_at_a_time(ids.numpy(), mask.numpy())
         empty = np.zeros((0, self.dim), np.float32)
         sentences = [
-            pool_spans(states[i], offsets[i], spans[i]) if spans is not None and spans[i] else empty
+            pool_spans(states[i], offsets[i][: len(states[i])], spans[i]) if spans is not None and spans[i] else empty
             for i in range(len(texts))
         ]
         return embeddings, probabilities, sentences
+
+    def _one_at_a_time(self, ids: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+        """Each row of a right-padded batch run alone, without its padding; token states come back per row."""
+        embeddings, probabilities, states = [], [], []
+        for row_ids, row_mask in zip(ids, mask, strict=True):
+            length = int(row_mask.sum())
+            embedding, probability, state = self._session.run(
+                None, {"input_ids": row_ids[None, :length], "attention_mask": row_mask[None, :length]}
+            )
+            embeddings.append(embedding[0])
+            probabilities.append(probability[0])
+            states.append(state[0])
+        return np.stack(embeddings), np.stack(probabilities), states
 
 
 def export_path(encoder: SentenceEncoder, branch: SentimentBranch, cache_dir: Path) -> Path:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
+from typing import Protocol
 
 import torch
 
@@ -24,6 +25,26 @@ __all__ = ["SENTIMENT_BRANCH_WEIGHTS", "BranchFormatError", "ForkedPass", "Senti
 
 class BranchFormatError(ValueError):
     """A branch's weights file does not fit the encoder it is loaded onto."""
+
+
+class _LayerStack(Protocol):
+    @property
+    def layer(self) -> torch.nn.ModuleList: ...
+
+
+class _Width(Protocol):
+    @property
+    def hidden_size(self) -> int: ...
+
+
+class ForkableTransformer(Protocol):
+    """What a branch reads of the encoder's transformers model (a BertModel): its layers and their width."""
+
+    @property
+    def encoder(self) -> _LayerStack: ...
+
+    @property
+    def config(self) -> _Width: ...
 
 
 class SentimentBranch(torch.nn.Module):
@@ -37,13 +58,13 @@ class SentimentBranch(torch.nn.Module):
         self.classes = classes
 
     @classmethod
-    def from_encoder(cls, transformer: torch.nn.Module, depth: int, classes: tuple[str, ...]) -> SentimentBranch:
+    def from_encoder(cls, transformer: ForkableTransformer, depth: int, classes: tuple[str, ...]) -> SentimentBranch:
         """A branch whose layers start as copies of `transformer`'s last `depth` layers (the fine-tuning start)."""
-        encoder_layers = transformer.encoder.layer  # type: ignore[union-attr]
+        encoder_layers = transformer.encoder.layer
         if not 0 < depth <= len(encoder_layers):
             raise BranchFormatError(f"depth must be 1..{len(encoder_layers)}, got {depth}")
         layers = torch.nn.ModuleList(copy.deepcopy(encoder_layers[len(encoder_layers) - depth :]))
-        return cls(layers, len(encoder_layers) - depth, classes, int(transformer.config.hidden_size))  # type: ignore[union-attr]
+        return cls(layers, len(encoder_layers) - depth, classes, int(transformer.config.hidden_size))
 
     def index(self, name: str) -> int:
         """Column of class `name` in `probabilities`' output."""
@@ -54,7 +75,8 @@ class SentimentBranch(torch.nn.Module):
 
     def forward(self, hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         """(batch, tokens, dim) hidden state at `from_layer` and its (batch, tokens) mask -> (batch, classes) logits."""
-        return self.classifier(self.pooled(hidden, attention_mask))
+        logits: torch.Tensor = self.classifier(self.pooled(hidden, attention_mask))
+        return logits
 
     def pooled(self, hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         """The branch's layers, then the masked mean over tokens: (batch, dim)."""
@@ -79,19 +101,19 @@ class SentimentBranch(torch.nn.Module):
         save_file(tensors, str(path), metadata={"from_layer": str(self.from_layer), "classes": ",".join(self.classes)})
 
     @classmethod
-    def load(cls, path: Path, transformer: torch.nn.Module) -> SentimentBranch:
+    def load(cls, path: Path, transformer: ForkableTransformer) -> SentimentBranch:
         """The branch saved at `path`, built on `transformer`'s layer architecture."""
         from safetensors import safe_open
 
         with safe_open(str(path), framework="pt") as handle:
             metadata = handle.metadata() or {}
-            tensors = {name: handle.get_tensor(name).to(torch.float32) for name in handle}
+            tensors = {name: handle.get_tensor(name).to(torch.float32) for name in handle.keys()}  # noqa: SIM118 (a safe_open handle is not iterable)
         try:
             from_layer = int(metadata["from_layer"])
             classes = tuple(metadata["classes"].split(","))
         except (KeyError, ValueError) as error:
             raise BranchFormatError(f"{path}: metadata lacks from_layer or classes ({error})") from None
-        total = len(transformer.encoder.layer)  # type: ignore[union-attr]
+        total = len(transformer.encoder.layer)
         branch = cls.from_encoder(transformer, total - from_layer, classes)
         try:
             branch.load_state_dict(tensors)

@@ -19,7 +19,7 @@ the only text written as chat with a support bot. The regularisation was chosen 
 Measured there (frustrated turns against every calm turn): AUROC 0.983 against 0.972 for the branch's
 negativity alone, and at a 2% false rate 87% of frustrated turns found against 60%.
 
-    python -m models.train_frustration --data /path/to/shared/data
+    python -m models.train_frustration --data /path/to/shared/data [--backend onnx-int8]
 """
 
 from __future__ import annotations
@@ -29,14 +29,21 @@ import json
 import random
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import yaml
 
 from models import datasets
+from models.backends import offline_pass
 from models.embedding_cache import DEFAULT_CACHE_DIR, cached
+from models.encoder import digest_of, features_of
 from models.frustration import FRUSTRATION_WEIGHTS, FrustrationHead
-from models.trainer_cli import trainer_parser
+from models.trainer_cli import output_path, trainer_parser
+
+if TYPE_CHECKING:
+    from models.encoder import BranchEncoder
+    from models.sentiment_branch import SentimentBranch
 
 CONVERSATIONS = Path(__file__).resolve().parents[1] / "detectors" / "data" / "conversations"
 EXAMPLES = Path(__file__).parent / "data" / "frustration_examples.yaml"
@@ -106,26 +113,30 @@ def hand_written(path: Path = EXAMPLES) -> list[tuple[str, bool]]:
     ]
 
 
-def features(encoder: object, texts: Sequence[str], cache_dir: Path | None) -> np.ndarray:
-    """The head's input for each text: (n, dim + 3), from one pass with the shipped sentiment branch."""
-    from models.heads import SENTIMENT_BRANCH_WEIGHTS
-
-    branch = encoder.load_branch(SENTIMENT_BRANCH_WEIGHTS)  # type: ignore[attr-defined]
-    embeddings = cached(texts, encoder.encode, cache_dir)  # type: ignore[attr-defined]
-    probabilities = cached(texts, lambda t: encoder.encode_with_branch(t, branch)[1], cache_dir, "branchprob")  # type: ignore[attr-defined]
-    return FrustrationHead.inputs(embeddings, probabilities)
+def features(
+    encoder: BranchEncoder, branch: SentimentBranch, texts: Sequence[str], cache_dir: Path | None
+) -> np.ndarray:
+    """The head's input for each text: (n, dim + 3), the embedding and the sentiment branch's output of one pass."""
+    outputs = cached(
+        texts,
+        lambda t: np.hstack(encoder.encode_with_branch(t, branch)),
+        cache_dir,
+        f"with-branch-{digest_of(branch)[:12]}",
+        features=features_of(encoder),
+    )
+    return FrustrationHead.inputs(outputs[:, : encoder.dim], outputs[:, encoder.dim :])
 
 
 def train(data_root: Path, conversations: Path = CONVERSATIONS / "store-train.jsonl", out: Path = FRUSTRATION_WEIGHTS,
-          cache_dir: Path | None = DEFAULT_CACHE_DIR, encoder: object | None = None) -> dict[str, object]:  # fmt: skip
+          cache_dir: Path | None = DEFAULT_CACHE_DIR, encoder: BranchEncoder | None = None,
+          branch: SentimentBranch | None = None) -> dict[str, object]:  # fmt: skip
+    """Fit the head on the features of `encoder`'s pass with `branch` inside it (default: the fp32 torch pass)."""
     from sklearn.linear_model import LogisticRegression
 
-    if encoder is None:
-        from models.encoder import SentenceEncoder
-
-        encoder = SentenceEncoder()
+    if encoder is None or branch is None:
+        encoder, branch = offline_pass("torch")
     sets = training_sets(data_root, conversations)
-    x = np.vstack([features(encoder, [t for t, _ in rows], cache_dir) for rows in sets.values()])
+    x = np.vstack([features(encoder, branch, [t for t, _ in rows], cache_dir) for rows in sets.values()])
     y = np.array([label for rows in sets.values() for _, label in rows], dtype=int)
     weight = np.array(
         [
@@ -158,7 +169,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="labelled conversations whose turns join the training data (the train split)",
     )
     args = parser.parse_args(argv)
-    print(json.dumps(train(args.data, args.conversations, args.out, args.cache), indent=2))
+    encoder, branch = offline_pass(args.backend)
+    report = train(args.data, args.conversations, output_path(args, FRUSTRATION_WEIGHTS), args.cache, encoder, branch)
+    print(json.dumps({"backend": args.backend, **report}, indent=2))
     return 0
 
 

@@ -13,7 +13,7 @@ Positives are about 1% of the rows, so they are weighted up (POSITIVE_WEIGHT) ra
 balanced: full balancing pushed CLINC/Banking false alarms up 5x for no recall gain in cross-validation
 on bitext train+dev. Thresholds are chosen on validation data by `detectors.evaluation.explicit_request`.
 
-    python -m models.train_human_request --data /path/to/shared/data
+    python -m models.train_human_request --data /path/to/shared/data [--backend onnx-int8]
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ def fit_head(embeddings: np.ndarray, asks: np.ndarray, sample_weight: np.ndarray
 
 
 def train(data_root: Path, out: Path = HUMAN_REQUEST_WEIGHTS, cache_dir: Path | None = DEFAULT_CACHE_DIR,
-          encoder: Encoder | None = None) -> dict:  # fmt: skip
+          encoder: Encoder | None = None) -> dict[str, object]:  # fmt: skip
     """Fit the head on the training sets, save it to `out`, and report its figures on bitext dev."""
     if encoder is None:
         from models.encoder import SentenceEncoder

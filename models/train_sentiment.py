@@ -19,7 +19,7 @@ val and SST-2 dev are held out to choose the step count and learning rate (see `
 The baseline (`--embedding-head`, `models/weights/sentiment.npz`) is a logistic regression on the shared
 sentence embedding alone: free at run time, but well short of the quality targets (see the README).
 
-    python -m models.train_sentiment --data /path/to/shared/data [--embedding-head]
+    python -m models.train_sentiment --data /path/to/shared/data [--embedding-head [--backend onnx-int8]]
     escalator train sentiment --data /path/to/shared/data
 """
 
@@ -32,13 +32,23 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from models import datasets
+from models.backends import BACKENDS, INT8, offline_pass
 from models.embedding_cache import DEFAULT_CACHE_DIR, embed_cached
 from models.encoder import Encoder
 from models.heads import SENTIMENT_BRANCH_WEIGHTS, SENTIMENT_WEIGHTS, LinearHead
+from models.trainer_cli import output_path
+
+if TYPE_CHECKING:  # torch and transformers load only when training runs
+    import torch
+    from transformers import BatchEncoding, PreTrainedTokenizerBase
+
+    from models.encoder import SentenceEncoder
+    from models.sentiment_branch import SentimentBranch
 
 CLASSES = datasets.SENTIMENT_LABELS  # negative, neutral, positive
 EMOTION_TO_SENTIMENT = {"anger": "negative", "sadness": "negative", "joy": "positive", "optimism": "positive"}
@@ -83,7 +93,13 @@ def validation_sets(data_root: Path) -> dict[str, list[tuple[str, str]]]:
 class StateCache:
     """The frozen encoder's hidden state at the fork for each text, computed once and kept on disk."""
 
-    def __init__(self, transformer, tokenizer, layer: int, cache_dir: Path | None = STATE_CACHE_DIR) -> None:  # type: ignore[no-untyped-def]
+    def __init__(
+        self,
+        transformer: torch.nn.Module,
+        tokenizer: PreTrainedTokenizerBase,
+        layer: int,
+        cache_dir: Path | None = STATE_CACHE_DIR,
+    ) -> None:
         self.transformer = transformer
         self.tokenizer = tokenizer
         self.layer = layer
@@ -106,8 +122,12 @@ class StateCache:
             tmp.replace(path)
         return computed
 
-    def tokenize(self, texts: Sequence[str]):  # type: ignore[no-untyped-def]
-        return self.tokenizer(list(texts), padding=True, truncation=True, max_length=MAX_TOKENS, return_tensors="pt")
+    def tokenize(self, texts: Sequence[str]) -> BatchEncoding:
+        # transformers' docstring decorator hides __call__'s declared BatchEncoding from type checkers.
+        inputs: BatchEncoding = self.tokenizer(
+            list(texts), padding=True, truncation=True, max_length=MAX_TOKENS, return_tensors="pt"
+        )
+        return inputs
 
     def _compute(self, texts: Sequence[str]) -> list[np.ndarray]:
         import torch
@@ -127,7 +147,7 @@ class StateCache:
         return result
 
 
-def padded(states: Sequence[np.ndarray]):  # type: ignore[no-untyped-def]
+def padded(states: Sequence[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
     """A batch of variable-length states as one zero-padded float32 tensor and its attention mask."""
     import torch
 
@@ -140,7 +160,7 @@ def padded(states: Sequence[np.ndarray]):  # type: ignore[no-untyped-def]
     return hidden, mask
 
 
-def branch_probabilities(branch, states: Sequence[np.ndarray], batch: int = 128) -> np.ndarray:  # type: ignore[no-untyped-def]
+def branch_probabilities(branch: SentimentBranch, states: Sequence[np.ndarray], batch: int = 128) -> np.ndarray:
     """The branch's class probabilities for cached states, in their order."""
     import torch
 
@@ -156,7 +176,7 @@ def branch_probabilities(branch, states: Sequence[np.ndarray], batch: int = 128)
     return out
 
 
-def validate(branch, held_out: dict[str, tuple[list[np.ndarray], list[str]]]) -> dict[str, float]:  # type: ignore[no-untyped-def]
+def validate(branch: SentimentBranch, held_out: dict[str, tuple[list[np.ndarray], list[str]]]) -> dict[str, float]:
     """TweetEval val macro-recall (3 classes) and negative-vs-rest AUROC, SST-2 dev accuracy (positive against
     negative probability)."""
     from sklearn.metrics import (  # the first is the mean of per-class recall
@@ -182,7 +202,7 @@ def validate(branch, held_out: dict[str, tuple[list[np.ndarray], list[str]]]) ->
 
 
 def fine_tune(
-    branch,  # type: ignore[no-untyped-def]
+    branch: SentimentBranch,
     sources: dict[str, tuple[list[np.ndarray], np.ndarray]],
     share: dict[str, float],
     steps: int,
@@ -224,7 +244,7 @@ def fine_tune(
             logits = logits.masked_fill(masked, -1e4)  # finite, so the masked logit gets no NaN gradient
         loss = torch.nn.functional.cross_entropy(logits, torch.tensor(labels))
         optimiser.zero_grad()
-        loss.backward()
+        loss.backward()  # type: ignore[no-untyped-call]  # torch's Tensor.backward has no annotations
         optimiser.step()
         schedule.step()
         if report is not None and step % REPORT_EVERY == 0:
@@ -239,9 +259,9 @@ def train_branch(
     steps: int = STEPS,
     learning_rate: float = LEARNING_RATE,
     seed: int = 0,
-    encoder=None,  # type: ignore[no-untyped-def]
+    encoder: SentenceEncoder | None = None,
     depth: int = DEPTH,
-) -> dict:
+) -> dict[str, object]:
     """Fine-tune the branch's layers from the encoder's own, save them to `out`, report held-out figures."""
     import torch
 
@@ -305,7 +325,7 @@ def train_embedding_head(
     out: Path = SENTIMENT_WEIGHTS,
     cache_dir: Path | None = DEFAULT_CACHE_DIR,
     encoder: Encoder | None = None,
-) -> dict:
+) -> dict[str, object]:
     """The baseline head (`sentiment.npz`): reads only the sentence embedding every head shares."""
     if encoder is None:
         from models.encoder import SentenceEncoder
@@ -319,7 +339,7 @@ def train_embedding_head(
     return {"weights": str(out), "features": "embedding", "rows": {name: len(rows) for name, rows in sets.items()}}
 
 
-def train(data_root: Path, out: Path | None = None, cache_dir: Path | None = None) -> dict:
+def train(data_root: Path, out: Path | None = None, cache_dir: Path | None = None) -> dict[str, object]:
     """What `escalator train sentiment` runs: the branch, with the default steps and learning rate."""
     return train_branch(data_root, out or SENTIMENT_BRANCH_WEIGHTS, cache_dir or STATE_CACHE_DIR)
 
@@ -336,12 +356,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--threads", type=int, default=2, help="torch threads while training")
     parser.add_argument("--embedding-head", action="store_true", help="train the embedding-only baseline instead")
+    parser.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default="torch",
+        help="the pass whose embeddings the baseline reads (the branch itself always trains on torch)",
+    )
     args = parser.parse_args(argv)
     import torch
 
     torch.set_num_threads(args.threads)
     if args.embedding_head:
-        report = train_embedding_head(args.data, args.out or SENTIMENT_WEIGHTS, args.cache or DEFAULT_CACHE_DIR)
+        encoder, _ = offline_pass(args.backend)
+        report = train_embedding_head(
+            args.data, output_path(args, SENTIMENT_WEIGHTS), args.cache or DEFAULT_CACHE_DIR, encoder
+        )
+    elif args.backend == INT8:
+        parser.error("the branch is trained on torch and quantized with the pass; --backend is for --embedding-head")
     else:
         report = train_branch(
             args.data,

@@ -6,7 +6,7 @@ bitext train), so that no topic by itself looks like a sign, and every customer 
 conversations that need no person (thanks, goodbyes, follow-up questions: chat, which the public sets lack).
 Classes are balanced.
 
-    python -m models.train_stuck_signs --data /path/to/shared/data
+    python -m models.train_stuck_signs --data /path/to/shared/data [--backend onnx-int8]
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import yaml
 
 from models import datasets
 from models.embedding_cache import DEFAULT_CACHE_DIR, embed_cached
+from models.encoder import Encoder
 from models.heads import LinearHead
 from models.stuck_signs import NONE, STUCK_SIGNS_WEIGHTS
 from models.trainer_cli import run_trainer
@@ -58,7 +59,7 @@ def ordinary_requests(data_root: Path) -> list[str]:
 
 
 def train(data_root: Path, out: Path = STUCK_SIGNS_WEIGHTS, cache_dir: Path | None = DEFAULT_CACHE_DIR,
-          encoder: object | None = None) -> dict[str, object]:  # fmt: skip
+          encoder: Encoder | None = None) -> dict[str, object]:  # fmt: skip
     from sklearn.linear_model import LogisticRegression
 
     if encoder is None:
@@ -68,7 +69,7 @@ def train(data_root: Path, out: Path = STUCK_SIGNS_WEIGHTS, cache_dir: Path | No
     signs, not_signs = read_examples()
     groups = {NONE: not_signs + ordinary_requests(data_root) + calm_turns(CONVERSATIONS), **signs}
     classes = tuple(groups)
-    x = np.vstack([embed_cached(encoder, texts, cache_dir) for texts in groups.values()])  # type: ignore[arg-type]
+    x = np.vstack([embed_cached(encoder, texts, cache_dir) for texts in groups.values()])
     y = np.concatenate([np.full(len(texts), k) for k, texts in enumerate(groups.values())])
     model = LogisticRegression(C=REGULARISATION_C, class_weight="balanced", max_iter=5000)
     model.fit(x, y)

@@ -12,8 +12,7 @@ from concurrent.futures import Future
 from models.analysis import TurnAnalysis
 
 BatchFunction = Callable[[Sequence[str]], list[TurnAnalysis]]
-
-_STOP = object()
+_Request = tuple[str, Future[TurnAnalysis]]
 
 
 class AnalysisWorker:
@@ -24,7 +23,7 @@ class AnalysisWorker:
         self._analyze_batch = analyze_batch
         self._max_batch = max_batch
         self._max_wait = max_wait_ms / 1000.0
-        self._requests: queue.Queue[object] = queue.Queue()
+        self._requests: queue.Queue[_Request | None] = queue.Queue()  # None asks the thread to stop
         self._thread = threading.Thread(target=self._run, name="analysis-worker", daemon=True)
         self._thread.start()
         self.batches = 0  # how many encoder passes ran; read by benchmarks
@@ -40,13 +39,13 @@ class AnalysisWorker:
         return future
 
     def close(self) -> None:
-        self._requests.put(_STOP)
+        self._requests.put(None)
         self._thread.join(timeout=10)
 
     def _run(self) -> None:
         while True:
             first = self._requests.get()
-            if first is _STOP:
+            if first is None:
                 return
             batch = [first]
             deadline = time.monotonic() + self._max_wait
@@ -57,15 +56,15 @@ class AnalysisWorker:
                     item = self._requests.get(timeout=remaining) if remaining > 0 else self._requests.get_nowait()
                 except queue.Empty:
                     break
-                if item is _STOP:
+                if item is None:
                     stop = True
                     break
                 batch.append(item)
-            self._process(batch)  # type: ignore[arg-type]
+            self._process(batch)
             if stop:
                 return
 
-    def _process(self, batch: list[tuple[str, Future[TurnAnalysis]]]) -> None:
+    def _process(self, batch: list[_Request]) -> None:
         live = [(text, future) for text, future in batch if future.set_running_or_notify_cancel()]
         if not live:
             return

@@ -8,7 +8,7 @@
 hand-written rows held out of training (phrasings bitext lacks) for errors, CLINC150 val + oos_val and
 TweetEval-sentiment val for false alarms. `evaluate` also reports the held-out hand-written rows.
 
-    python -m detectors.evaluation.explicit_request --data /path/to/shared/data [--select]
+    python -m detectors.evaluation.explicit_request --data /path/to/shared/data [--select] [--backend onnx-int8]
 """
 
 from __future__ import annotations
@@ -25,7 +25,9 @@ import numpy as np
 from detectors.evaluation import single_turn_conversations
 from detectors.explicit_request import ExplicitRequestDetector, decide, read_request
 from detectors.thresholds import ExplicitRequestThresholds
+from detectors.types import Conversation
 from models import datasets
+from models.backends import BACKENDS, HeadWeights, offline_pass
 from models.embedding_cache import DEFAULT_CACHE_DIR, embed_cached
 from models.encoder import Encoder
 from models.heads import HUMAN_REQUEST_WEIGHTS, human_request
@@ -46,11 +48,11 @@ class _Scorer:
         self.probability = human_request(weights)
         self.detector = ExplicitRequestDetector()
 
-    def conversations(self, texts: list[str]) -> list:
+    def conversations(self, texts: list[str]) -> list[Conversation]:
         embeddings = embed_cached(self.encoder, texts, self.cache_dir)
         return single_turn_conversations(texts, embeddings, human_request=self.probability(embeddings))
 
-    def fired(self, conversations: list, thresholds: ExplicitRequestThresholds) -> np.ndarray:
+    def fired(self, conversations: list[Conversation], thresholds: ExplicitRequestThresholds) -> np.ndarray:
         return np.array([self.detector.detect(c, thresholds).fired for c in conversations], dtype=bool)
 
 
@@ -175,7 +177,7 @@ def select_thresholds(
     return {"chosen": chosen, "tied": tied, "validation_messages": len(negatives), "grid": grid}
 
 
-def _off_centre(tied: list[dict], point: dict, key: str) -> int:
+def _off_centre(tied: list[dict[str, float]], point: dict[str, float], key: str) -> int:
     """How many grid steps `point` is from the (lower) middle of the tied values of `key`."""
     values = sorted({g[key] for g in tied})
     return abs(values.index(point[key]) - (len(values) - 1) // 2)
@@ -186,15 +188,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, required=True, help="the shared data root")
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE_DIR, help="embedding cache directory")
     parser.add_argument("--select", action="store_true", help="pick thresholds on validation data instead")
+    parser.add_argument(
+        "--backend", choices=BACKENDS, default="torch", help="the pass, and the head trained on it (fp32 or onnx-int8)"
+    )
     args = parser.parse_args(argv)
-    from models.encoder import SentenceEncoder
-
-    encoder = SentenceEncoder()
+    encoder, _ = offline_pass(args.backend)
+    weights = HeadWeights.of(args.backend).human_request
     if args.select:
-        report = select_thresholds(args.data, encoder, args.cache)
+        report = select_thresholds(args.data, encoder, args.cache, weights)
         report.pop("grid")
     else:
-        report = evaluate(args.data, encoder, args.cache)
+        report = evaluate(args.data, encoder, args.cache, weights=weights)
     print(json.dumps(report, indent=2, ensure_ascii=False))
     return 0
 

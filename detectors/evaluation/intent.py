@@ -13,7 +13,8 @@ report on `test` + `oos_test`. Beside the headline figures:
 `--tune` instead searches the classifier's hyper-parameters on `val` + `oos_val` only (see `tune`); the
 defaults in `models.intent.IntentHyper` are its choice.
 
-    python -m detectors.evaluation.intent --data /path/to/shared/data [--cache var/cache/embeddings] [--tune]
+    python -m detectors.evaluation.intent --data /path/to/shared/data [--cache var/cache/embeddings] [--tune] \
+        [--backend onnx-int8]
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
+from typing import TypedDict
 
 import numpy as np
 from sklearn.metrics import roc_auc_score
@@ -32,17 +34,24 @@ from sklearn.metrics import roc_auc_score
 from detectors.intent_confidence import judge_turn
 from detectors.thresholds import IntentConfidenceThresholds
 from models import datasets
+from models.backends import BACKENDS, offline_pass
 from models.embedding_cache import DEFAULT_CACHE_DIR, embed_cached
 from models.encoder import Encoder
 from models.intent import COMPONENTS, IntentModel
 
 KEEP = 0.95  # share of in-scope queries the chosen threshold must keep
 
+
+class _NetworkGrid(TypedDict):
+    hidden_epochs: tuple[tuple[int, int], ...]
+    network_l2: tuple[float, ...]
+
+
 # The classifier's search grid: the linear model's ridge; the network's size and training length (only
 # pairs that keep the knowledge base's start-up fit near 1 s: 512 units x 10 epochs took 1.3 s, x 30 2.5 s),
 # weight decay, and weight in the blend.
 LINEAR_GRID = {"l2": (3e-6, 1e-5, 3e-5)}
-NETWORK_GRID = {"hidden_epochs": ((256, 5), (256, 10), (512, 5)), "network_l2": (1e-3, 3e-3)}
+NETWORK_GRID: _NetworkGrid = {"hidden_epochs": ((256, 5), (256, 10), (512, 5)), "network_l2": (1e-3, 3e-3)}
 BLEND_WEIGHTS = (0.25, 0.5, 1.0, 2.0)
 
 
@@ -68,7 +77,8 @@ def separation(in_scores: np.ndarray, out_scores: np.ndarray, threshold: float) 
 def rasa_rule(model: IntentModel, x: np.ndarray, confidence: float = 0.3, margin: float = 0.1) -> np.ndarray:
     """Rasa's FallbackClassifier: fall back when top < confidence or top - runner-up < margin."""
     probs = np.sort(model.probabilities(x), axis=1)
-    return (probs[:, -1] < confidence) | (probs[:, -1] - probs[:, -2] < margin)
+    falls_back: np.ndarray = (probs[:, -1] < confidence) | (probs[:, -1] - probs[:, -2] < margin)
+    return falls_back
 
 
 def uncertain(model: IntentModel, x: np.ndarray, t: IntentConfidenceThresholds) -> np.ndarray:
@@ -93,7 +103,7 @@ def false_alarm_probability(per_turn: float, consecutive: int, turns: int) -> fl
     return float(fired)
 
 
-def _split(data: dict[str, list[tuple[str, str]]], name: str, encoder: Encoder, cache: Path | None):
+def _split(data: datasets.Splits, name: str, encoder: Encoder, cache: Path | None) -> tuple[np.ndarray, list[str]]:
     pairs = data[name]
     return embed_cached(encoder, [t for t, _ in pairs], cache), [label for _, label in pairs]
 
@@ -189,15 +199,16 @@ def tune(data_root: Path, encoder: Encoder, cache_dir: Path | None = DEFAULT_CAC
         return IntentModel.fit(x_train, y_train, **hyper)
 
     linear = {l2: half(l2=l2, epochs=0) for l2 in LINEAR_GRID["l2"]}
+    # The networks at unit weight, so that a blend's `network_weight` is the one IntentModel.fit applies.
     networks = {
-        (hidden, epochs, decay): half(iterations=0, hidden=hidden, epochs=epochs, network_l2=decay)
-        for (hidden, epochs), decay in itertools.product(*NETWORK_GRID.values())
+        (hidden, epochs, decay): half(iterations=0, hidden=hidden, epochs=epochs, network_l2=decay, network_weight=1.0)
+        for (hidden, epochs), decay in itertools.product(NETWORK_GRID["hidden_epochs"], NETWORK_GRID["network_l2"])
     }
     truth = np.searchsorted(linear[LINEAR_GRID["l2"][0]].intents, y_val)
     linear_logits = {key: model.logits(x_val) for key, model in linear.items()}
     network_logits = {key: model.logits(x_val) for key, model in networks.items()}
 
-    def row(setting: dict[str, object], logits: np.ndarray) -> dict[str, object]:
+    def row(setting: dict[str, float], logits: np.ndarray) -> dict[str, float]:
         return {
             **setting,
             "val_log_loss": round(scaled_log_loss(logits, truth), 5),
@@ -265,12 +276,14 @@ def _per_turn_grid(model: IntentModel, x_in: np.ndarray, x_out: np.ndarray) -> l
     return rows
 
 
-def _kb_scale(xs: dict, seed: int, intents: int = 40, per_intent: int = 12) -> dict[str, object]:
+def _kb_scale(
+    xs: dict[str, tuple[np.ndarray, list[str]]], seed: int, intents: int = 40, per_intent: int = 12
+) -> dict[str, object]:
     """A small knowledge base cut from CLINC150 train: do the 0.5 default and the AUROC still hold?"""
     rng = np.random.default_rng(seed)
-    x_train, y_train = xs["train"]
-    x_test, y_test = xs["test"]
-    y_train, y_test = np.array(y_train), np.array(y_test)
+    x_train, train_labels = xs["train"]
+    x_test, test_labels = xs["test"]
+    y_train, y_test = np.array(train_labels), np.array(test_labels)
     known = rng.choice(sorted(set(y_train.tolist())), size=intents, replace=False)
     rows = np.concatenate([rng.choice(np.flatnonzero(y_train == c), per_intent, replace=False) for c in known])
     started = time.perf_counter()
@@ -289,12 +302,14 @@ def _kb_scale(xs: dict, seed: int, intents: int = 40, per_intent: int = 12) -> d
     }
 
 
-def _banking77(data_root: Path, encoder: Encoder, cache_dir: Path | None, clinc_model: IntentModel) -> dict:
+def _banking77(
+    data_root: Path, encoder: Encoder, cache_dir: Path | None, clinc_model: IntentModel
+) -> dict[str, object]:
     """Held-out Banking77 intents as unseen (hard, same-domain OOS), and CLINC's model on Banking77 text."""
     banking = datasets.load_banking77(data_root)
-    x_train, y_train = _split(banking, "train", encoder, cache_dir)
-    x_test, y_test = _split(banking, "test", encoder, cache_dir)
-    y_train, y_test = np.array(y_train), np.array(y_test)
+    x_train, train_labels = _split(banking, "train", encoder, cache_dir)
+    x_test, test_labels = _split(banking, "test", encoder, cache_dir)
+    y_train, y_test = np.array(train_labels), np.array(test_labels)
     labels = sorted(set(y_train.tolist()))
     known = np.random.default_rng(0).choice(labels, size=50, replace=False)
     keep = np.isin(y_train, known)
@@ -318,11 +333,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, required=True, help="the shared data root (holds clinc150/)")
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE_DIR, help="embedding cache directory")
     parser.add_argument("--tune", action="store_true", help="search the classifier's hyper-parameters on val instead")
+    parser.add_argument("--backend", choices=BACKENDS, default="torch", help="the pass to measure (fp32 or onnx-int8)")
     args = parser.parse_args(argv)
-    from models.encoder import SentenceEncoder
-
+    encoder, _ = offline_pass(args.backend)
     run = tune if args.tune else evaluate
-    print(json.dumps(run(args.data, SentenceEncoder(), args.cache), indent=2))
+    print(json.dumps(run(args.data, encoder, args.cache), indent=2))
     return 0
 
 

@@ -8,7 +8,7 @@
 `select_thresholds` measures the detector's single-message and trend defaults on validation data the
 head never saw: SST-2 dev and TweetEval-emotion val (anger/sadness as negative, joy/optimism not).
 
-    python -m detectors.evaluation.sentiment --data /path/to/shared/data [--select]
+    python -m detectors.evaluation.sentiment --data /path/to/shared/data [--select] [--backend onnx-int8]
 """
 
 from __future__ import annotations
@@ -26,9 +26,11 @@ from detectors.evaluation import single_turn_conversations
 from detectors.sentiment import SentimentDetector
 from detectors.thresholds import SentimentThresholds
 from models import datasets
+from models.backends import BACKENDS, HeadWeights, offline_pass
 from models.embedding_cache import DEFAULT_CACHE_DIR, cached, embed_cached
-from models.encoder import SentenceEncoder
+from models.encoder import BranchEncoder, features_of
 from models.heads import SENTIMENT_BRANCH_WEIGHTS, SENTIMENT_WEIGHTS, load_head
+from models.sentiment_branch import SentimentBranch
 
 LABELS = datasets.SENTIMENT_LABELS  # negative, neutral, positive
 
@@ -71,16 +73,25 @@ def _figures(
 
 
 class SentimentModel:
-    """Class probabilities from the sentiment branch (`.safetensors`) or an embedding head (`.npz`), cached on disk."""
+    """Class probabilities from the sentiment branch (`.safetensors`) or an embedding head (`.npz`), cached on disk.
 
-    def __init__(self, encoder: SentenceEncoder, weights: Path, cache_dir: Path | None = DEFAULT_CACHE_DIR) -> None:
+    The branch is the one `encoder`'s pass runs (`branch`, loaded from `weights`); a head reads that pass's embeddings.
+    """
+
+    def __init__(
+        self,
+        encoder: BranchEncoder,
+        branch: SentimentBranch,
+        weights: Path,
+        cache_dir: Path | None = DEFAULT_CACHE_DIR,
+    ) -> None:
         self.weights = Path(weights)
         self.cache_dir = cache_dir
         self.encoder = encoder
         # The cache key names the exact weights, so retraining never reads stale probabilities.
         self.tag = "sentiment-" + hashlib.sha256(self.weights.read_bytes()).hexdigest()[:12]
         if self.weights.suffix == ".safetensors":
-            self.branch = encoder.load_branch(self.weights)
+            self.branch = branch
             self.classes, self.kind = self.branch.classes, f"branch of {len(self.branch.layers)} fine-tuned layers"
         else:
             self.head = load_head(self.weights)
@@ -91,19 +102,27 @@ class SentimentModel:
 
     def probabilities(self, texts: list[str]) -> np.ndarray:
         if self.weights.suffix == ".safetensors":
-            return cached(texts, lambda t: self.encoder.encode_with_branch(t, self.branch)[1], self.cache_dir, self.tag)
+            return cached(
+                texts,
+                lambda t: self.encoder.encode_with_branch(t, self.branch)[1],
+                self.cache_dir,
+                self.tag,
+                features=features_of(self.encoder),
+            )
         return self.head.predict_proba(embed_cached(self.encoder, texts, self.cache_dir))
 
 
 def evaluate(
     data_root: Path,
-    encoder: SentenceEncoder,
+    encoder: BranchEncoder,
+    branch: SentimentBranch,
     cache_dir: Path | None = DEFAULT_CACHE_DIR,
     weights: Path = SENTIMENT_BRANCH_WEIGHTS,
     with_vader: bool = True,
     baseline: Path | None = SENTIMENT_WEIGHTS,
 ) -> dict[str, object]:
-    """Test-set figures of the shipped sentiment model, and of the embedding-only head and VADER on the same texts."""
+    """Test-set figures of the shipped sentiment model (`branch`, in `encoder`'s pass, loaded from `weights`), and
+    of the embedding-only head (`baseline`, trained on the same pass's embeddings) and VADER on the same texts."""
     tweets = datasets.load_tweeteval_sentiment(data_root)["test"]
     sst2 = datasets.load_sst2(data_root)["test"]
     airline = datasets.load_twitter_airline(data_root)
@@ -128,9 +147,9 @@ def evaluate(
             "model": model.kind,
         }
 
-    result = figures_of(SentimentModel(encoder, weights, cache_dir))
+    result = figures_of(SentimentModel(encoder, branch, weights, cache_dir))
     if baseline is not None:
-        result["embedding_head"] = figures_of(SentimentModel(encoder, baseline, cache_dir))
+        result["embedding_head"] = figures_of(SentimentModel(encoder, branch, baseline, cache_dir))
     if with_vader:
         tweet_c = _vader_compound(datasets.texts_of(tweets))
         sst2_c = _vader_compound(datasets.texts_of(sst2))
@@ -143,7 +162,8 @@ def evaluate(
 
 def select_thresholds(
     data_root: Path,
-    encoder: SentenceEncoder,
+    encoder: BranchEncoder,
+    branch: SentimentBranch,
     cache_dir: Path | None = DEFAULT_CACHE_DIR,
     weights: Path = SENTIMENT_BRANCH_WEIGHTS,
     calm_false_alarm_rate: float = 0.02,
@@ -155,7 +175,7 @@ def select_thresholds(
     of the two messages' negativity, so it is the lowest value at which at most the same share of random
     pairs of calm messages fire. Recall is reported on single upset messages and on random upset pairs.
     """
-    model = SentimentModel(encoder, weights, cache_dir)
+    model = SentimentModel(encoder, branch, weights, cache_dir)
     sst2 = datasets.load_sst2(data_root)["dev"]
     emotion = datasets.load_tweeteval_emotion(data_root)["val"]
     texts = datasets.texts_of(sst2) + datasets.texts_of(emotion)
@@ -206,12 +226,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="a branch (.safetensors) or an embedding head (.npz)",
     )
     parser.add_argument("--select", action="store_true", help="measure threshold defaults on validation data")
+    parser.add_argument("--backend", choices=BACKENDS, default="torch", help="the pass to measure (fp32 or onnx-int8)")
     args = parser.parse_args(argv)
-    encoder = SentenceEncoder()
+    # The pass runs the branch being measured (the shipped one when --weights names an embedding head).
+    branch_weights = args.weights if args.weights.suffix == ".safetensors" else SENTIMENT_BRANCH_WEIGHTS
+    encoder, branch = offline_pass(args.backend, branch_weights=branch_weights)
     if args.select:
-        report = select_thresholds(args.data, encoder, args.cache, args.weights)
+        report = select_thresholds(args.data, encoder, branch, args.cache, args.weights)
     else:
-        report = evaluate(args.data, encoder, args.cache, args.weights)
+        report = evaluate(
+            args.data, encoder, branch, args.cache, args.weights, baseline=HeadWeights.of(args.backend).sentiment
+        )
     print(json.dumps(report, indent=2))
     return 0
 

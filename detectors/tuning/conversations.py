@@ -18,7 +18,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Literal, cast, get_args
 
 from detectors.thresholds import Thresholds
 
@@ -189,7 +189,7 @@ def _turn(data: object, where: str) -> ScriptTurn:
     role = _string(fields["role"], f"{where}: 'role'")
     text = _string(fields["text"], f"{where}: 'text'")
     try:
-        return ScriptTurn(role=role, text=text)  # type: ignore[arg-type]  # the role is checked in ScriptTurn
+        return ScriptTurn(role=cast(ScriptRole, role), text=text)  # ScriptTurn refuses any other role
     except ValueError as error:
         raise ValueError(f"{where}: {error}") from None
 

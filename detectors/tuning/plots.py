@@ -60,7 +60,7 @@ def plot_precision_recall(result: SearchResult, path: Path) -> None:
 def _pareto(points: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
     """The points no other point beats on both recall and precision, by recall."""
     finite = [(r, p) for r, p in points if not (math.isnan(r) or math.isnan(p))]
-    front = []
+    front: list[tuple[float, float]] = []
     for recall, precision in sorted(finite, key=lambda rp: (-rp[0], -rp[1])):
         if not front or precision > front[-1][1]:
             front.append((recall, precision))

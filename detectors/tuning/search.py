@@ -76,7 +76,8 @@ class Knob:
         return self.field == "enabled"
 
     def get(self, thresholds: Thresholds) -> Value:
-        return getattr(getattr(thresholds, self.section), self.field)
+        value: Value = getattr(getattr(thresholds, self.section), self.field)  # every knob names a bool or number field
+        return value
 
     def set(self, thresholds: Thresholds, value: Value) -> Thresholds | None:
         """The thresholds with this field changed, validated by the schema; None when the schema refuses it."""

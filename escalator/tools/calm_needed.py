@@ -20,7 +20,7 @@ from detectors.tuning.conversations import read_conversations
 from detectors.tuning.metrics import compute
 from detectors.tuning.objective import Objective
 from detectors.tuning.search import search
-from escalator.services import build_analysis
+from escalator.analysis import build_analysis
 from escalator.settings import load_settings
 from escalator.tools.replay import Replayer
 

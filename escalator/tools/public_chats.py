@@ -17,7 +17,7 @@ from typing import Any
 
 from detectors.tuning.conversations import Expected, LabelledConversation, ScriptTurn
 from detectors.tuning.metrics import compute
-from escalator.services import Analysis
+from escalator.analysis import Analysis
 from escalator.tools.replay import Replayer
 from models import datasets
 

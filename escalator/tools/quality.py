@@ -7,7 +7,8 @@ from typing import Any
 
 from detectors.evaluation import explicit_request, intent, sentiment
 from detectors.thresholds import Thresholds
-from models.encoder import SentenceEncoder
+from models.backends import HeadWeights, offline_pass
+from models.config import ModelSettings
 
 TARGETS = {
     ("intent", "in_scope_accuracy"): 0.955,
@@ -23,16 +24,24 @@ TARGETS = {
 MAX_FALSE_ALARMS_PER_1000 = 1.0
 
 
-def evaluate_detectors(data_root: Path, cache_dir: Path | None, thresholds: Thresholds | None = None) -> dict[str, Any]:
-    """Test-split figures under `thresholds` (a configuration's; the built-in defaults when None). The defaults were
-    chosen on validation data only. Only the explicit-request figures depend on thresholds: the intent and sentiment
-    figures measure the models themselves."""
+def evaluate_detectors(
+    data_root: Path, cache_dir: Path | None, thresholds: Thresholds | None = None, models: ModelSettings | None = None
+) -> dict[str, Any]:
+    """Test-split figures under `thresholds` (a configuration's; the built-in defaults when None), on the pass of
+    `models`' backend and the heads trained on it (the int8 pass and its heads for onnx-int8, else torch). The defaults
+    were chosen on validation data only. Only the explicit-request figures depend on thresholds: the intent and
+    sentiment figures measure the models themselves."""
     thresholds = thresholds or Thresholds()
-    encoder = SentenceEncoder()
+    models = models or ModelSettings()
+    encoder, branch = offline_pass(models.backend, onnx_cache=models.cache_dir / "onnx", threads=models.torch_threads)
+    heads = HeadWeights.of(models.backend)
     return {
+        "backend": models.backend,
         "intent": intent.evaluate(data_root, encoder, cache_dir),
-        "explicit_request": explicit_request.evaluate(data_root, encoder, cache_dir, thresholds.explicit_request),
-        "sentiment": sentiment.evaluate(data_root, encoder, cache_dir),
+        "explicit_request": explicit_request.evaluate(
+            data_root, encoder, cache_dir, thresholds.explicit_request, heads.human_request
+        ),
+        "sentiment": sentiment.evaluate(data_root, encoder, branch, cache_dir, baseline=heads.sentiment),
     }
 
 

@@ -14,7 +14,7 @@ from detectors.thresholds import LiveThresholds, Thresholds
 from detectors.tuning.conversations import LabelledConversation
 from detectors.tuning.metrics import Outcome, outcome_from_decisions
 from detectors.types import Decision, Turn
-from escalator.services import Analysis
+from escalator.analysis import Analysis
 from models.analysis import TurnAnalysis
 
 ANALYSIS_CHUNK = 256  # messages per batched pass while preparing a replay

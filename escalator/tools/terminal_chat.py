@@ -6,6 +6,7 @@ import json
 import sys
 import threading
 import uuid
+from typing import Any
 
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
@@ -41,7 +42,7 @@ def _print_frames(connection: ClientConnection) -> None:
         print(f"[connection closed: {closed.rcvd.code if closed.rcvd else 'no code'}]", flush=True)
 
 
-def describe(frame: dict) -> str:
+def describe(frame: dict[str, Any]) -> str:
     """One line for a server frame, or '' for frames not worth showing."""
     kind = frame.get("type")
     if kind == "message":

@@ -58,7 +58,7 @@ def run_tune(
         tuning, held = split_holdout(conversations, float(holdout or 0.0))
     with _progress_bar(progress, "analysing messages", _message_count([*tuning, *held])) as bar:
         if replayer is None:
-            from escalator.services import build_analysis
+            from escalator.analysis import build_analysis
             from escalator.tools.replay import Replayer
 
             replayer = Replayer(build_analysis(settings), [*tuning, *held], on_analysed=bar.update)

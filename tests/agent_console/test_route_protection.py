@@ -18,6 +18,7 @@ PUBLIC = {
     "/console",
     "/console/{name}",
     "/healthz",
+    "/readyz",
     "/docs",
     "/docs/swagger-initializer.js",
     "/docs/openapi.json",

@@ -39,7 +39,9 @@ class ServerProcess:
         self._log_file: BinaryIO | None = None
         self.log = workdir / f"server-{self.port}.log"
 
-    def start(self, timeout: float = 120.0) -> ServerProcess:
+    def start(self, timeout: float = 120.0, until: str = "/readyz") -> ServerProcess:
+        """Spawn the server and wait until `until` answers 200: /healthz once it takes messages, /readyz once
+        its models have loaded too."""
         command = [sys.executable, "-m", "escalator.cli", "serve", "--port", str(self.port)]
         self._log_file = self.log.open("wb")
         self.process = subprocess.Popen(
@@ -51,10 +53,11 @@ class ServerProcess:
                 self._close_log()
                 raise RuntimeError(f"server exited early:\n{self.log.read_text()}")
             try:
-                if httpx.get(f"{self.base}/healthz", timeout=1).status_code == 200:
+                if httpx.get(f"{self.base}{until}", timeout=1).status_code == 200:
                     return self
             except httpx.HTTPError:
-                time.sleep(0.2)
+                pass
+            time.sleep(0.2)
         raise RuntimeError(f"server did not start in {timeout} s:\n{self.log.read_text()}")
 
     def kill(self) -> None:

@@ -6,6 +6,7 @@ import pytest
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
+from bot.protocol import max_frame_bytes
 from tests.bot.chat_client import hello, is_type, say, until
 
 
@@ -123,7 +124,7 @@ def test_oversized_frame_closes_with_1009(client):
     with client.websocket_connect("/ws/chat") as ws:
         hello(ws)
         until(ws, is_type("state"))
-        ws.send_text('{"type": "message", "client_msg_id": "big", "text": "' + "x" * 20000 + '"}')
+        ws.send_text('{"type": "message", "client_msg_id": "big", "text": "' + "x" * max_frame_bytes(2000) + '"}')
         with pytest.raises(WebSocketDisconnect) as closed:
             while True:
                 ws.receive_json()
@@ -180,6 +181,8 @@ def test_typing_is_relayed_to_the_other_side_but_not_echoed(client):
     with client.websocket_connect("/ws/chat") as first:
         welcome = hello(first)
         until(first, is_type("state"))
+        say(first, "hello there", "opening")  # a conversation is stored with its first message
+        until(first, is_type("ack"))
         with client.websocket_connect("/ws/chat") as second:
             hello(second, welcome["conversation_id"], welcome["resume_token"], last_seq=1)
             until(second, is_type("state"))

@@ -7,7 +7,7 @@ import yaml
 from bot.config import STORE_KNOWLEDGE_BASE as DEMO_KNOWLEDGE_BASE
 from bot.knowledge_base import Intent, KnowledgeBase, load_knowledge_base
 from bot.responder import FALLBACK, FALLBACK_NOBODY_IN, Responder
-from escalator.services import build_analyzer
+from escalator.analysis import build_analyzer
 from models.analysis import TurnAnalysis
 
 PARAPHRASES = Path(__file__).resolve().parent / "data" / "kb_paraphrases.yaml"

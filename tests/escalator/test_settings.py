@@ -76,3 +76,17 @@ def test_a_knowledge_base_named_in_a_config_file_is_found_beside_it(tmp_path, mo
         load_settings(deployment / "escalator.toml")  # named before anything starts
     (deployment / "kb.yaml").write_text("intents: []\n", encoding="utf-8")
     assert load_settings(deployment / "escalator.toml").bot.knowledge_base == deployment / "kb.yaml"
+
+
+def test_a_separate_frame_limit_is_refused_with_the_reason(tmp_path, monkeypatch):
+    # The frame limit is derived from max_text_chars; an old config that still sets it must say so, not just fail.
+    with pytest.raises(ConfigError, match=r"server: .*max_frame_bytes is no longer a setting.*max_text_chars"):
+        load_settings(write(tmp_path, "[server]\nmax_frame_bytes = 16384\n"))
+    monkeypatch.setenv("ESCALATOR_SERVER__MAX_FRAME_BYTES", "16384")
+    with pytest.raises(ConfigError, match="max_frame_bytes is no longer a setting"):
+        load_settings(write(tmp_path, "[server]\nport = 8001\n"))
+
+
+def test_the_frame_limit_grows_with_the_text_limit(tmp_path):
+    settings = load_settings(write(tmp_path, "[server]\nmax_text_chars = 4000\n"))
+    assert settings.server.max_frame_bytes == 52 + 12 * (4000 + 128) + 64

@@ -14,6 +14,7 @@ from handoff.relay import LocalRelay, conversation_topic
 from handoff.service import HandoffDeployment, HandoffService
 from handoff.store import ConversationStore
 from handoff.tickets import NewTicket
+from handoff.writer import Writer
 
 
 async def _no_embedding(texts: list[str]):  # publishing state never embeds anything
@@ -44,7 +45,14 @@ def store(open_store):
 
 def service(store, relay):
     # Publishing state reads only the store and the queue; the packaging seams are never reached.
-    return HandoffService(store, relay, HandoffSettings(teams={"general": []}), AgentDirectory(store), NO_DEPLOYMENT)
+    return HandoffService(
+        store,
+        Writer(store.session),
+        relay,
+        HandoffSettings(teams={"general": []}),
+        AgentDirectory(store),
+        NO_DEPLOYMENT,
+    )
 
 
 def queued_chat(handoff, store):

@@ -95,7 +95,7 @@ def test_the_onnx_pass_refuses_a_branch_it_was_not_exported_with(encoder, onnx_p
 
 
 def test_the_service_serves_with_torch_when_the_onnx_pass_cannot_be_built(encoder, branch, tmp_path, caplog) -> None:  # type: ignore[no-untyped-def]
-    from escalator.services import onnx_or_torch
+    from escalator.analysis import onnx_or_torch
 
     blocked = tmp_path / "not-a-directory"
     blocked.write_text("a file where the export cache should go")
@@ -109,7 +109,7 @@ def test_the_service_runs_the_onnx_pass_by_default(encoder, model_cache) -> None
     """The app-level tests run on the default backend: this one fails if that ever falls back to torch unseen."""
     from bot.config import STORE_KNOWLEDGE_BASE as DEMO_KNOWLEDGE_BASE
     from bot.knowledge_base import load_knowledge_base
-    from escalator.services import build_analyzer
+    from escalator.analysis import build_analyzer
     from models.config import ModelSettings
     from models.onnx_pass import OnnxPass
 

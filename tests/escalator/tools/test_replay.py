@@ -5,7 +5,7 @@ import pytest
 from detectors.thresholds import Thresholds
 from detectors.tuning.conversations import read_conversations
 from detectors.tuning.metrics import compute
-from escalator.services import build_analysis
+from escalator.analysis import build_analysis
 from escalator.settings import Settings
 from escalator.tools.replay import Replayer
 
