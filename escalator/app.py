@@ -29,7 +29,7 @@ from escalator.api_docs import add_api_docs
 from escalator.services import LOAD_SPACY, Services, build_services, load_models
 from escalator.settings import ConfigError, Settings, load_settings
 from handoff.agents import AgentNotFound, LoginFailed
-from handoff.errors import InvalidRequest
+from handoff.errors import InvalidRequest, NotAllowed
 from handoff.ownership import IllegalTransition
 from handoff.store import ConversationNotFound
 from handoff.threshold_log import ThresholdLog
@@ -248,6 +248,7 @@ def _add_error_handlers(app: FastAPI) -> None:
         TicketConflict: 409,
         IllegalTransition: 409,
         LoginFailed: 401,
+        NotAllowed: 403,
         InvalidRequest: 422,
     }
     for error_type, code in statuses.items():

@@ -29,7 +29,7 @@ from detectors.types import Decision, Turn
 from handoff.agents import Agent, AgentDirectory
 from handoff.config import HandoffSettings
 from handoff.entities import EMAIL, Entity, EntityExtractor
-from handoff.errors import InvalidRequest
+from handoff.errors import InvalidRequest, NotAllowed
 from handoff.ownership import Owner
 from handoff.package import build_package, case_of, language_of, latest_topic_intent
 from handoff.priority import Priority, assign_priority, raise_priority
@@ -286,7 +286,11 @@ class HandoffService:
         await self.relay.publish(conversation_topic(ticket.conversation_id), {"type": "typing", "sender": "agent"})
 
     async def note(self, ticket_id: int, agent: Agent, text: str) -> None:
-        """An internal note: stored on the ticket and shown to agents, never sent to the customer."""
+        """An internal note: stored on the ticket and shown to agents, never sent to the customer. Only the agent who
+        holds the chat, or a supervisor, may add one: a note is part of the handling, not a comment box."""
+        ticket = await asyncio.to_thread(self.tickets.get, ticket_id)
+        if ticket.assigned_agent != agent.id and not agent.is_supervisor:
+            raise NotAllowed("only the agent holding this chat, or a supervisor, may add notes to it")
         await asyncio.to_thread(
             self.tickets.add_event, ticket_id, "note", agent.id, {"text": text, "author": agent.display_name}
         )

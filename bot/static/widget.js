@@ -309,11 +309,21 @@
         state.typingTimer = setTimeout(function () { typingLine.hidden = true; }, 4000);
         break;
       case "error":
+        var wait = Math.ceil(frame.retry_after || 1);
         banner.textContent = frame.code === "rate_limited"
-          ? "You're sending messages quickly. Please wait " + Math.ceil(frame.retry_after || 1) + " s."
+          ? "You're sending messages quickly. Please wait " + wait + " s."
+          : frame.code === "busy" ? "We're very busy right now. Your message will be sent again in " + wait + " s."
           : frame.message;
         banner.hidden = false;
         setTimeout(function () { banner.hidden = true; }, 6000);
+        // A refused message was not stored: it goes again, under the same id, when the server said to.
+        var refused = frame.client_msg_id;
+        if (refused && state.pending[refused] && frame.retry_after) {
+          markDelivery(refused, "Waiting to send…");
+          setTimeout(function () {
+            if (state.pending[refused]) transmit(refused, state.pending[refused]);
+          }, frame.retry_after * 1000);
+        }
         break;
     }
   }

@@ -95,3 +95,23 @@ def test_every_acknowledged_message_survives_sigkill_exactly_once(server, tmp_pa
             assert json.loads(ws.recv(timeout=30))["resumed"] is False
     finally:
         restarted.stop()
+
+
+def test_messages_are_acked_while_the_models_load_and_answered_once_they_have(tmp_path, model_cache):
+    server = ServerProcess(tmp_path, f"sqlite:///{tmp_path / 'escalator.db'}", model_cache).start(until="/healthz")
+    try:
+        loading = httpx.get(f"{server.base}/readyz")
+        assert loading.status_code == 503 and loading.json()["status"] == "loading"
+        with connect(server.ws_url) as ws:
+            assert hello(ws)["type"] == "welcome"
+            ws.send(json.dumps({"type": "message", "client_msg_id": "early", "text": "how do I reset my password?"}))
+            frames = [json.loads(ws.recv(timeout=30))]
+            while frames[-1].get("type") != "ack":
+                frames.append(json.loads(ws.recv(timeout=30)))
+            assert httpx.get(f"{server.base}/readyz").status_code == 503  # acked before the models were in
+            while not (frames[-1].get("sender") == "bot" and frames[-1].get("seq", 0) > 2):
+                frames.append(json.loads(ws.recv(timeout=120)))
+        ready = httpx.get(f"{server.base}/readyz")
+        assert ready.status_code == 200 and ready.json()["status"] == "ready"
+    finally:
+        server.stop()

@@ -308,6 +308,27 @@ def test_agent_messages_notes_return_to_bot_and_first_response(make_app):
             assert all("internal" not in f.get("text", "") for f in seen)  # notes never reach the customer
 
 
+def test_only_the_holder_or_a_supervisor_adds_notes(make_app):
+    with start(make_app, offer_timeout_s=60) as client:
+        agents = Agents(client)
+        agents.add("ana", teams=["general"])
+        agents.add("bob", teams=["general"])
+        agents.add("sue", teams=["general"], role="supervisor", online=False)
+        with client.websocket_connect("/ws/chat") as ws:
+            escalate(ws)
+            ticket_id = agents.queue()["queued"][0]["id"]
+            agents.call("ana", "post", f"/api/agent/tickets/{ticket_id}/accept")
+            until(ws, is_type("state", state="agent"))
+        path = f"/api/agent/tickets/{ticket_id}/notes"
+        refused = agents.call("bob", "post", path, json={"text": "not my chat"})
+        assert refused.status_code == 403 and "holding" in refused.json()["detail"]
+        for name in ("ana", "sue"):
+            assert agents.call(name, "post", path, json={"text": f"note by {name}"}).status_code == 200
+        with client.app.state.services.store.session() as session:
+            notes = session.scalars(select(TicketEventRow).where(TicketEventRow.kind == "note")).all()
+        assert sorted(n.data["text"] for n in notes) == ["note by ana", "note by sue"]
+
+
 def test_resolve_yes_grows_the_bank_and_no_records_a_false_escalation(make_app):
     with start(make_app, offer_timeout_s=60) as client:
         agents = Agents(client)
