@@ -28,12 +28,20 @@ _STOP = frozenset({"i", "my", "a", "the", "is", "to", "do", "you", "it", "of", "
 
 
 class FakeEncoder:
-    """A fixed pseudo-random unit vector per text: equal texts embed equally, different ones almost orthogonally."""
+    """A fixed vector per text: the one `vectors` gives it, else a pseudo-random unit vector (equal texts embed
+    equally, different ones almost orthogonally). Records every batch it is asked for."""
 
-    dim = DIM
+    def __init__(self, vectors: dict[str, np.ndarray] | None = None) -> None:
+        self.vectors = vectors
+        self.dim = len(next(iter(vectors.values()))) if vectors else DIM
+        self.batches: list[list[str]] = []
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        return np.stack([vector(text) for text in texts]) if texts else np.zeros((0, DIM), np.float32)
+        self.batches.append(list(texts))
+        if not texts:
+            return np.zeros((0, self.dim), np.float32)
+        table = self.vectors
+        return np.stack([table[text] if table is not None else vector(text) for text in texts]).astype(np.float32)
 
 
 def vector(text: str) -> np.ndarray:

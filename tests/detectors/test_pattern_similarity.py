@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +21,7 @@ from detectors.pattern_similarity import (
 from detectors.thresholds import PatternSimilarityThresholds
 from detectors.types import Conversation, Turn
 from models.analysis import TurnAnalysis
+from tests.fakes import FakeEncoder
 
 STORE_PAST_ESCALATIONS = Path(__file__).resolve().parents[2] / "bot" / "data" / "store" / "past_escalations.jsonl"
 
@@ -51,20 +51,6 @@ def small_bank() -> EscalationBank:
     bank.add("seed-001", "repeated failed deliveries", [DELIVERY, DELIVERY])
     bank.add("seed-002", "refund refused twice", [REFUND, unit(0.2, 1, 0, 0)])
     return bank
-
-
-class FakeEncoder:
-    """Deterministic: each known text maps to a fixed vector; counts its calls."""
-
-    dim = DIM
-
-    def __init__(self, vectors: dict[str, np.ndarray]) -> None:
-        self.vectors = vectors
-        self.calls = 0
-
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        self.calls += 1
-        return np.stack([self.vectors[text] for text in texts]).astype(np.float32)
 
 
 # --- conversation vectors -------------------------------------------------------------------------
@@ -142,7 +128,7 @@ def test_from_seed_file_encodes_every_turn_in_one_pass(tmp_path: Path) -> None:
 
     bank = EscalationBank.from_seed_file(seeds, encoder)
 
-    assert encoder.calls == 1
+    assert len(encoder.batches) == 1
     assert bank.ids == ("seed-001", "seed-002")
     assert bank.most_similar(LOGIN).id == "seed-002"
     assert bank.most_similar(DELIVERY).id == "seed-001"

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 import pytest
 
 from models.example_classes import SCALE, ClassExample, ExampleClasses, fit_from_texts
+from tests.fakes import FakeEncoder
 
 
 def at(*degrees: float) -> np.ndarray:
@@ -107,20 +106,6 @@ def test_each_class_needs_examples_with_their_embeddings(examples: tuple[np.ndar
 def test_needs_ordinary_messages() -> None:
     with pytest.raises(ValueError, match="ordinary messages"):
         ExampleClasses({"legal": LEGAL}, np.zeros((0, 2), np.float32))
-
-
-class FakeEncoder:
-    """Fixed unit vectors per text; records each batch it is asked for."""
-
-    dim = 2
-
-    def __init__(self, vectors: dict[str, np.ndarray]) -> None:
-        self.vectors = vectors
-        self.batches: list[list[str]] = []
-
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        self.batches.append(list(texts))
-        return np.stack([self.vectors[text] for text in texts]).astype(np.float32)
 
 
 def test_fit_from_texts_encodes_everything_in_one_batch_and_keeps_each_text_with_its_vector() -> None:
