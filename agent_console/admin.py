@@ -63,7 +63,7 @@ async def clear_shadow(request: Request, admin: Admin) -> dict[str, Any]:
 @router.get("/shadow/report")
 def shadow_report(request: Request, admin: Admin, last: int = 1000) -> dict[str, Any]:
     """Over the last `last` judged customer turns: how often the shadow candidate would have decided differently."""
-    with console(request).store.session() as session:
+    with console(request).store.reading() as session:
         rows = session.scalars(
             select(MessageRow.analysis)
             .where(MessageRow.sender == "customer", MessageRow.analysis.is_not(None))

@@ -285,9 +285,8 @@ class Conversations:
         def say(session: Session) -> StoredMessage | None:
             if scores is not None:
                 scores.store_in(self.store, session)
-            try:
-                with session.begin_nested():
-                    return self.store.append(session, conversation_id, "bot", text, analysis=analysis)
+            try:  # a refused bot message changes nothing, so the scores still commit
+                return self.store.append(session, conversation_id, "bot", text, analysis=analysis)
             except BotMayNotSpeak:
                 return None
 

@@ -95,7 +95,7 @@ class AgentDirectory:
 
     def ensure_admin(self, password: str | None) -> str | None:
         """Create the first admin if there is no agent at all; return its password when we made one up."""
-        with self.store.session() as session:
+        with self.store.reading() as session:
             if session.scalar(select(func.count()).select_from(AgentRow).where(AgentRow.role == "admin")):
                 return None
         generated = None
@@ -105,11 +105,11 @@ class AgentDirectory:
         return generated
 
     def get(self, agent_id: str) -> Agent:
-        with self.store.session() as session:
+        with self.store.reading() as session:
             return _agent(self._row(session, agent_id))
 
     def all(self) -> list[Agent]:
-        with self.store.session() as session:
+        with self.store.reading() as session:
             return [_agent(row) for row in session.scalars(select(AgentRow).order_by(AgentRow.id))]
 
     def set_status(self, agent_id: str, status: str) -> Agent:
@@ -122,7 +122,7 @@ class AgentDirectory:
 
     def loads(self, agent_ids: Iterable[str] | None = None) -> dict[str, int]:
         """How many chats each agent holds right now."""
-        with self.store.session() as session:
+        with self.store.reading() as session:
             query = (
                 select(TicketRow.assigned_agent, func.count())
                 .where(TicketRow.status == "assigned")
@@ -137,7 +137,7 @@ class AgentDirectory:
 
     def login(self, agent_id: str, password: str) -> tuple[Agent, str, datetime]:
         """Check the password; return the agent, a new session token and its expiry."""
-        with self.store.session() as session:
+        with self.store.reading() as session:
             row = session.get(AgentRow, agent_id)
             stored = row.password_hash if row else None
         try:
@@ -158,7 +158,7 @@ class AgentDirectory:
         """The agent behind a session token, if the session exists and has not expired."""
         if not token:
             return None
-        with self.store.session() as session:
+        with self.store.reading() as session:
             row = session.get(AgentSessionRow, hash_token(token))
             if row is None:
                 return None

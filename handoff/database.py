@@ -29,6 +29,14 @@ def open_engine(url: str) -> Engine:
     return engine
 
 
+BEGIN_OPTION = "sqlite_begin"
+
+
+def reading_engine(engine: Engine) -> Engine:
+    """The same database and pool, for read-only sessions: SQLite begins their transactions deferred."""
+    return engine.execution_options(**{BEGIN_OPTION: "DEFERRED"})
+
+
 def affected_rows(result: Result[Any]) -> int:
     """The rows an UPDATE or DELETE without RETURNING changed.
 
@@ -54,5 +62,6 @@ def _make_sqlite_transactional(engine: Engine, wal: bool) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(connection: Connection) -> None:
-        # Take the write lock up front so two writers queue on busy_timeout instead of deadlocking.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A write takes the lock up front, so two writers queue on busy_timeout instead of deadlocking. A read
+        # (`reading_engine`) begins deferred: under WAL it sees a snapshot and neither waits for nor blocks a writer.
+        connection.exec_driver_sql(f"BEGIN {connection.get_execution_options().get(BEGIN_OPTION, 'IMMEDIATE')}")

@@ -27,7 +27,7 @@ def export_verdicts(store: ConversationStore, since: date, out: Path) -> int:
     happened, with the trigger that fired; 'not needed' becomes a conversation that should not have escalated.
     """
     start = datetime.combine(since, time.min, tzinfo=UTC)
-    with store.session() as session:
+    with store.reading() as session:
         tickets = session.scalars(
             select(TicketRow)
             .where(TicketRow.status == "resolved", TicketRow.needed.is_not(None), TicketRow.closed_at >= start)

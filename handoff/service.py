@@ -586,7 +586,7 @@ class HandoffService:
     def load_bank_entries(self) -> int:
         """Put every confirmed handoff from earlier runs back into the bank; return how many."""
         assert self._deployment is not None  # called by attach
-        with self.store.session() as session:
+        with self.store.reading() as session:
             rows = session.scalars(select(BankEntryRow)).all()
             for row in rows:
                 self._deployment.bank.add(

@@ -10,11 +10,10 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from handoff.database import affected_rows, open_engine
+from handoff.database import affected_rows, open_engine, reading_engine
 from handoff.ownership import IllegalTransition, Owner, transition
 from handoff.records import Base, ConversationRow, MessageRow, StateChangeRow, utcnow
 
@@ -85,6 +84,11 @@ class MessageScores:
         return replace(message, analysis=self.record)
 
 
+# The tables themselves, for the Core statements of the chat path.
+MESSAGES = Base.metadata.tables[MessageRow.__tablename__]
+CONVERSATIONS = Base.metadata.tables[ConversationRow.__tablename__]
+
+
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
@@ -115,15 +119,20 @@ class ConversationStore:
     def __init__(self, url_or_engine: str | Engine) -> None:
         self.engine = open_engine(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._reads = sessionmaker(reading_engine(self.engine), expire_on_commit=False)
 
     def create_schema(self) -> None:
         Base.metadata.create_all(self.engine)
         # create_all adds no index to a table that already exists; a database from before an index needs it too.
-        for index in Base.metadata.tables[MessageRow.__tablename__].indexes:
+        for index in MESSAGES.indexes:
             index.create(self.engine, checkfirst=True)
 
     def close(self) -> None:
         self.engine.dispose()
+
+    def reading(self) -> Session:
+        """A session for reads only: it never waits for the writer's commit, nor holds it up."""
+        return self._reads()
 
     def session(self) -> Session:
         return self._sessions()
@@ -152,14 +161,14 @@ class ConversationStore:
         """The conversation, if `token` is its resume token; None otherwise (never another's transcript)."""
         if not token:
             return None
-        with self.session() as session:
+        with self.reading() as session:
             row = session.get(ConversationRow, conversation_id)
             if row is None or not hmac.compare_digest(row.resume_token_hash, hash_token(token)):
                 return None
             return _info(row)
 
     def get(self, conversation_id: str) -> ConversationInfo:
-        with self.session() as session:
+        with self.reading() as session:
             row = session.get(ConversationRow, conversation_id)
             if row is None:
                 raise ConversationNotFound(f"no conversation {conversation_id!r}")
@@ -188,20 +197,17 @@ class ConversationStore:
     def append_customer(
         self, session: Session, conversation_id: str, client_msg_id: str, text: str
     ) -> tuple[StoredMessage, bool]:
-        """add_customer_message in the caller's transaction."""
-        try:
-            with session.begin_nested():
-                return self.append(session, conversation_id, "customer", text, client_msg_id=client_msg_id), True
-        except IntegrityError:
-            # The UNIQUE constraint refused a retry; the savepoint rolled back, so no seq was spent.
-            row = session.scalars(
-                select(MessageRow).where(
-                    MessageRow.conversation_id == conversation_id, MessageRow.client_msg_id == client_msg_id
-                )
-            ).one_or_none()
-            if row is None:
-                raise
+        """add_customer_message in the caller's transaction: (the message, whether it is new)."""
+        # A retry is found by its client_msg_id first; the UNIQUE constraint stays the last word for a racing writer
+        # in another process (its IntegrityError fails the caller's transaction, and the retry then finds the row).
+        row = session.scalars(
+            select(MessageRow).where(
+                MessageRow.conversation_id == conversation_id, MessageRow.client_msg_id == client_msg_id
+            )
+        ).one_or_none()
+        if row is not None:
             return _message(row), False
+        return self.append(session, conversation_id, "customer", text, client_msg_id=client_msg_id), True
 
     def add_message(
         self,
@@ -223,15 +229,15 @@ class ConversationStore:
     def record_analysis(self, session: Session, conversation_id: str, seq: int, analysis: dict[str, Any]) -> None:
         """set_analysis in the caller's transaction: the turn's outcome commits together with its scores."""
         session.execute(
-            update(MessageRow)
-            .where(MessageRow.conversation_id == conversation_id, MessageRow.seq == seq)
+            update(MESSAGES)
+            .where(MESSAGES.c.conversation_id == conversation_id, MESSAGES.c.seq == seq)
             .values(analysis=analysis)
         )
 
     def unanswered(self) -> list[StoredMessage]:
         """Customer messages whose turn never finished (no scores stored), oldest first per conversation: after a
         crash these were acknowledged but not answered."""
-        with self.session() as session:
+        with self.reading() as session:
             rows = session.scalars(
                 select(MessageRow)
                 .where(MessageRow.sender == "customer", MessageRow.analysis.is_(None))
@@ -241,7 +247,7 @@ class ConversationStore:
 
     def messages_after(self, conversation_id: str, seq: int = 0) -> list[StoredMessage]:
         """Every message with a sequence number above `seq`, in order."""
-        with self.session() as session:
+        with self.reading() as session:
             rows = session.scalars(
                 select(MessageRow)
                 .where(MessageRow.conversation_id == conversation_id, MessageRow.seq > seq)
@@ -250,25 +256,30 @@ class ConversationStore:
             return [_message(row) for row in rows]
 
     def append(self, session: Session, conversation_id: str, sender: str, text: str, **extra: Any) -> StoredMessage:
-        """Store one message in the caller's transaction; a bot message only while the bot owns the conversation."""
+        """Store one message in the caller's transaction; a bot message only while the bot owns the conversation.
+
+        A refused bot message changes nothing (the compare-and-set matched no row), so the caller's transaction
+        stays usable without a savepoint."""
         # Taking the next seq and inserting happen in one transaction: a failed insert gives the number back.
+        # Core statements on the tables: the ORM's bulk-update machinery costs more than the statements themselves.
         bump = (
-            update(ConversationRow)
-            .where(ConversationRow.id == conversation_id)
-            .values(last_seq=ConversationRow.last_seq + 1)
-            .returning(ConversationRow.last_seq, ConversationRow.state)
+            update(CONVERSATIONS)
+            .where(CONVERSATIONS.c.id == conversation_id)
+            .values(last_seq=CONVERSATIONS.c.last_seq + 1)
+            .returning(CONVERSATIONS.c.last_seq)
         )
         if sender == "bot":
-            bump = bump.where(ConversationRow.state == Owner.BOT.value)
+            bump = bump.where(CONVERSATIONS.c.state == Owner.BOT.value)
         result = session.execute(bump).one_or_none()
         if result is None:
             if sender == "bot" and session.get(ConversationRow, conversation_id) is not None:
                 raise BotMayNotSpeak(f"the bot does not own conversation {conversation_id!r}")
             raise ConversationNotFound(f"no conversation {conversation_id!r}")
-        row = MessageRow(conversation_id=conversation_id, seq=result.last_seq, sender=sender, text=text, **extra)
-        session.add(row)
-        session.flush()
-        return _message(row)
+        # A Core insert: the ORM's unit of work costs more than the statement on the chat path.
+        created_at = extra.pop("created_at", None) or utcnow()
+        message = StoredMessage(conversation_id, result.last_seq, sender, text, created_at, **extra)
+        session.execute(insert(MESSAGES).values(_row_values(message)))
+        return message
 
     # Ownership
 
@@ -291,7 +302,7 @@ class ConversationStore:
 
     def owner_history(self, conversation_id: str) -> list[tuple[str, str, str]]:
         """(from, to, reason) for every change of owner, oldest first."""
-        with self.session() as session:
+        with self.reading() as session:
             rows = session.scalars(
                 select(StateChangeRow)
                 .where(StateChangeRow.conversation_id == conversation_id)
@@ -356,6 +367,23 @@ def _info(row: ConversationRow) -> ConversationInfo:
         state_changed_at=_aware(row.state_changed_at),
         agent_name=row.agent_name,
     )
+
+
+def _row_values(message: StoredMessage) -> dict[str, Any]:
+    """The message's columns for an insert. An absent analysis is left out, so the column is SQL NULL (which marks
+    an unanswered customer message) and not the JSON `null` a None would store."""
+    values = {
+        "conversation_id": message.conversation_id,
+        "seq": message.seq,
+        "sender": message.sender,
+        "text": message.text,
+        "created_at": message.created_at,
+        "client_msg_id": message.client_msg_id,
+        "author": message.author,
+    }
+    if message.analysis is not None:
+        values["analysis"] = message.analysis
+    return values
 
 
 def _message(row: MessageRow) -> StoredMessage:

@@ -52,7 +52,7 @@ class ThresholdLog:
             return self.changed.wait_for(lambda: test(self), timeout)
 
     def history(self, limit: int = 50) -> list[dict[str, Any]]:
-        with self.store.session() as session:
+        with self.store.reading() as session:
             rows = session.scalars(select(ThresholdChangeRow).order_by(ThresholdChangeRow.id.desc()).limit(limit))
             return [
                 {

@@ -201,7 +201,7 @@ class Tickets:
     # Reading
 
     def get(self, ticket_id: int) -> TicketInfo:
-        with self.store.session() as session:
+        with self.store.reading() as session:
             row = session.get(TicketRow, ticket_id)
             if row is None:
                 raise TicketNotFound(f"no ticket {ticket_id}")
@@ -209,7 +209,7 @@ class Tickets:
 
     def open_for_conversation(self, conversation_id: str) -> TicketInfo | None:
         """The conversation's live ticket (queued or assigned), else its open offline ticket."""
-        with self.store.session() as session:
+        with self.store.reading() as session:
             row = self._live(session, conversation_id)
             return _ticket(row) if row is not None else None
 
@@ -222,19 +222,19 @@ class Tickets:
         ).first()
 
     def with_status(self, *statuses: str, agent: str | None = None) -> list[TicketInfo]:
-        with self.store.session() as session:
+        with self.store.reading() as session:
             query = select(TicketRow).where(TicketRow.status.in_(statuses)).order_by(TicketRow.queued_at, TicketRow.id)
             if agent is not None:
                 query = query.where(TicketRow.assigned_agent == agent)
             return [_ticket(row) for row in session.scalars(query)]
 
     def for_conversation(self, conversation_id: str) -> list[TicketInfo]:
-        with self.store.session() as session:
+        with self.store.reading() as session:
             query = select(TicketRow).where(TicketRow.conversation_id == conversation_id).order_by(TicketRow.handoff_no)
             return [_ticket(row) for row in session.scalars(query)]
 
     def events(self, ticket_id: int) -> list[dict[str, Any]]:
-        with self.store.session() as session:
+        with self.store.reading() as session:
             rows = session.scalars(
                 select(TicketEventRow).where(TicketEventRow.ticket_id == ticket_id).order_by(TicketEventRow.id)
             )
@@ -244,7 +244,7 @@ class Tickets:
 
     def recent_handle_seconds(self, limit: int = 20) -> list[float]:
         """How long the last chats took from acceptance to their end, newest first."""
-        with self.store.session() as session:
+        with self.store.reading() as session:
             rows = session.execute(
                 select(TicketRow.assigned_at, TicketRow.closed_at)
                 .where(TicketRow.status.in_(("resolved", "returned")), TicketRow.assigned_at.is_not(None))
@@ -471,7 +471,7 @@ class Tickets:
             return bool(changed)
 
     def count(self, *statuses: str) -> int:
-        with self.store.session() as session:
+        with self.store.reading() as session:
             return int(
                 session.scalar(select(func.count()).select_from(TicketRow).where(TicketRow.status.in_(statuses))) or 0
             )

@@ -4,9 +4,9 @@ Why: an ack needs only its message committed, and a commit costs one fsync. Jobs
 running are committed together at the next one, so under load an ack costs a share of one fsync instead of
 queueing behind reads, bot replies and scores in a shared thread pool. Acks jump the queue (`urgent`).
 
-Each job runs inside its own savepoint: one that fails (a duplicate, a state the bot may not speak in) is rolled
-back alone and its caller gets the exception, while the rest of the group commits. If the commit itself fails,
-each job is retried in a transaction of its own, so a bad job cannot take its neighbours down with it.
+A group runs optimistically, with no savepoint per job (two more statements each, a fifth of the writer's time
+under load). If any job raises, the group is rolled back and each job is run again in a transaction of its own,
+so a bad job fails alone and its neighbours commit. Jobs therefore touch nothing but the session.
 """
 
 from __future__ import annotations
@@ -91,45 +91,38 @@ class Writer:
 
     def _commit_group(self, items: list[_Item]) -> None:
         live = [item for item in items if item.future is not None and item.future.set_running_or_notify_cancel()]
-        if not live:
+        if len(live) == 1:
+            self._commit_alone(live[0])
+        if len(live) <= 1:
             return
-        outcomes: list[tuple[_Item, Any, BaseException | None]] = []
         try:
             with self._sessions() as session, session.begin():
-                for item in live:
-                    outcomes.append(self._run_job(session, item))
+                results = [self._job(item)(session) for item in live]
         except Exception as error:
-            if len(live) == 1:
-                _settle(live[0], None, error)
-                return
-            logger.warning("a group commit of %d writes failed (%s); committing each alone", len(live), error)
+            logger.debug("a group of %d writes failed (%r); committing each alone", len(live), error)
             for item in live:
                 self._commit_alone(item)
             return
         self.commits += 1
         self.jobs += len(live)
-        for item, result, failure in outcomes:
-            _settle(item, result, failure)
+        for item, result in zip(live, results, strict=True):
+            _settle(item, result, None)
 
     def _commit_alone(self, item: _Item) -> None:
         try:
             with self._sessions() as session, session.begin():
-                _, result, failure = self._run_job(session, item)
-        except Exception as commit_error:
-            _settle(item, None, commit_error)
+                result = self._job(item)(session)
+        except Exception as error:  # rolled back; the caller gets the exception
+            _settle(item, None, error)
             return
         self.commits += 1
         self.jobs += 1
-        _settle(item, result, failure)
+        _settle(item, result, None)
 
     @staticmethod
-    def _run_job(session: Session, item: _Item) -> tuple[_Item, Any, BaseException | None]:
+    def _job(item: _Item) -> Job[Any]:
         assert item.job is not None  # only jobs reach here; the stop marker has none
-        try:
-            with session.begin_nested():
-                return item, item.job(session), None
-        except Exception as error:  # rolled back to the savepoint; the caller gets the exception
-            return item, None, error
+        return item.job
 
 
 def _settle(item: _Item, result: Any, error: BaseException | None) -> None:
