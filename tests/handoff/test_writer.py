@@ -41,8 +41,8 @@ def gate(opened: threading.Event, entered: threading.Event):
     return job
 
 
-def test_jobs_that_queue_behind_a_commit_share_the_next_one(store):
-    writer = Writer(store.session)
+def test_jobs_that_queue_behind_a_commit_share_the_next_one_up_to_the_cap(store):
+    writer = Writer(store.session, max_group=16)
     opened, entered = threading.Event(), threading.Event()
     first = writer.submit(gate(opened, entered))
     entered.wait(10)
@@ -51,7 +51,7 @@ def test_jobs_that_queue_behind_a_commit_share_the_next_one(store):
     ids = [future.result(10) for future in queued]
     first.result(10)
     writer.close()
-    assert writer.jobs == 21 and writer.commits == 2  # the gate alone, then the twenty together
+    assert writer.jobs == 21 and writer.commits == 3  # the gate alone, then sixteen together, then four
     assert all(store.get(cid).id == cid for cid in ids)
 
 
