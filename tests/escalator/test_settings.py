@@ -90,3 +90,15 @@ def test_a_separate_frame_limit_is_refused_with_the_reason(tmp_path, monkeypatch
 def test_the_frame_limit_grows_with_the_text_limit(tmp_path):
     settings = load_settings(write(tmp_path, "[server]\nmax_text_chars = 4000\n"))
     assert settings.server.max_frame_bytes == 52 + 12 * (4000 + 128) + 64
+
+
+def test_the_int8_backend_takes_its_own_threshold_defaults_where_the_configuration_is_silent(tmp_path, monkeypatch):
+    from escalator import settings as settings_module
+
+    monkeypatch.setattr(settings_module, "INT8_DEFAULTS", {"sentiment": {"message": 0.7, "trend": 0.6}})
+    fp32 = load_settings(write(tmp_path, "[detectors.sentiment]\ntrend = 0.5\n"))
+    assert (fp32.detectors.sentiment.message, fp32.detectors.sentiment.trend) == (0.75, 0.5)
+    int8 = load_settings(write(tmp_path, "[models]\nbackend = 'onnx-int8'\n[detectors.sentiment]\ntrend = 0.5\n"))
+    assert (int8.detectors.sentiment.message, int8.detectors.sentiment.trend) == (0.7, 0.5)  # the file's own value wins
+    monkeypatch.setenv("ESCALATOR_MODELS__BACKEND", "onnx-int8")  # named by the environment alone, too
+    assert load_settings(write(tmp_path, "[server]\nport = 8001\n")).detectors.sentiment.message == 0.7
