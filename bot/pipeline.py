@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -53,6 +54,11 @@ class Pipeline:
 
     async def assess(self, conversation_id: str, history: Sequence[Turn], text: str) -> Assessment:
         analysis = await self._analyze(text)
+        # The detectors and the responder take a millisecond or two of Python per turn; on the event loop, a batch
+        # of 32 answers would hold every connection's acks back for their sum. In a thread, the loop keeps turns.
+        return await asyncio.to_thread(self._judge, conversation_id, tuple(history), text, analysis)
+
+    def _judge(self, conversation_id: str, history: Sequence[Turn], text: str, analysis: TurnAnalysis) -> Assessment:
         conversation = Conversation(conversation_id, (*history, Turn("customer", text, analysis)))
         decision = self._suite.run(conversation, self._thresholds.current)
         shadow = None

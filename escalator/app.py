@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gc
 import logging
 import os
 import signal
@@ -183,6 +184,9 @@ class ModelLoading:
         finally:
             loader.shutdown(wait=False)
         services.attach(built)
+        # Everything loaded so far lives as long as the process: out of the collector's sight, a full collection
+        # no longer walks the models' millions of objects and stalls every connection while it does.
+        gc.freeze()
         self.seconds = round(time.perf_counter() - started, 2)
         self.loaded = True
         logger.info("models loaded in %.1f s; the bot answers", self.seconds)

@@ -145,6 +145,9 @@ def load_models(
         thresholds=services.thresholds,
         knowledge_base=knowledge_base,
     )
+    # A first run of each batch shape makes ONNX Runtime plan and allocate; done here, no customer waits for it.
+    for size in (1, settings.models.max_batch):
+        analysis.analyzer.analyze(["Warming up: where is my order?"] * size)
     worker = AnalysisWorker(analysis.analyzer.analyze, settings.models.max_batch, settings.models.max_wait_ms)
     deployment = HandoffDeployment(
         extractor=EntityExtractor(
