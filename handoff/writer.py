@@ -28,6 +28,9 @@ T = TypeVar("T")
 Job = Callable[[Session], T]
 
 
+URGENT_GROUP = 16  # acks per transaction at most
+
+
 class WriterStopped(RuntimeError):
     """A write was submitted after the writer was closed."""
 
@@ -39,14 +42,16 @@ class _Item:
 
 
 class Writer:
-    """Runs write jobs on one thread, up to `max_group` of them per transaction, in two lanes: urgent jobs (acks)
-    are grouped only with each other and go first.
+    """Runs write jobs on one thread in two lanes: urgent jobs (acks) go first, up to `URGENT_GROUP` of them per
+    transaction; the others (answers, scores, tickets) up to `max_group`.
 
-    The cap bounds how long an ack waits behind a group already running: under load a job takes about a millisecond
-    and a commit about 1.5. At saturation (bench.websocket_load) caps of 16, 8 and 4 gave ack p50/p99 of 54/166,
-    30/111 and 17/74 ms at the same rate, since one fsync costs little next to the jobs it would have shared."""
+    The cap on the others bounds how long an ack waits behind a group already running: under load a job takes about
+    a millisecond and a commit about 1.5. At saturation (bench.websocket_load, 100 chats) caps of 16, 8, 4, 2 and 1
+    gave ack p50/p99 of 54/166 (before acks had a lane), 30/111, 17/74, 11/53 and 8/53 ms; the answered rate fell at 1 (112 -> 100
+    messages/s): 2 keeps acks fast and one fsync still serves two answers. Acks are cheap, so they share freely.
+    """
 
-    def __init__(self, sessions: Callable[[], Session], max_group: int = 4) -> None:
+    def __init__(self, sessions: Callable[[], Session], max_group: int = 2) -> None:
         self._sessions = sessions
         self._max_group = max_group
         self._urgent: deque[_Item] = deque()
@@ -83,8 +88,8 @@ class Writer:
             with self._wake:
                 while not (self._urgent or self._normal or self._closed):
                     self._wake.wait()
-                lane = self._urgent or self._normal
-                group = [lane.popleft() for _ in range(min(len(lane), self._max_group))]
+                lane, cap = (self._urgent, URGENT_GROUP) if self._urgent else (self._normal, self._max_group)
+                group = [lane.popleft() for _ in range(min(len(lane), cap))]
             if not group:  # closed, and nothing left
                 return
             self._commit_group(group)
