@@ -46,12 +46,13 @@ class Writer:
     transaction; the others (answers, scores, tickets) up to `max_group`.
 
     The cap on the others bounds how long an ack waits behind a group already running: under load a job takes about
-    a millisecond and a commit about 1.5. At saturation (bench.websocket_load, 100 chats) caps of 16, 8, 4, 2 and 1
-    gave ack p50/p99 of 54/166 (before acks had a lane), 30/111, 17/74, 11/53 and 8/53 ms; the answered rate fell at 1 (112 -> 100
-    messages/s): 2 keeps acks fast and one fsync still serves two answers. Acks are cheap, so they share freely.
+    a millisecond and a commit about 1.5. At saturation (bench.websocket_load, 100 chats) caps of 16 (before acks had
+    a lane), 8, 4, 2 and 1 gave ack p50/p99 of 54/166, 30/111, 17/68-74, 11-13/53-75 and 8/53 ms, and answered
+    112-121 messages/s at 4 against 100-113 at 2 and 1: 4 keeps acks quick without spending the pass's throughput on
+    fsyncs. Acks are cheap, so they share freely.
     """
 
-    def __init__(self, sessions: Callable[[], Session], max_group: int = 2) -> None:
+    def __init__(self, sessions: Callable[[], Session], max_group: int = 4) -> None:
         self._sessions = sessions
         self._max_group = max_group
         self._urgent: deque[_Item] = deque()
