@@ -53,6 +53,7 @@ from bench.ws_harness import (
     free_port,
     load_average,
     log_problems,
+    publish_report,
     raise_open_files_limit,
     time_to_service,
 )
@@ -288,11 +289,7 @@ def main(argv: list[str] | None = None) -> int:
         report["error"] = f"{type(error).__name__}: {error}"
         print(f"crash_recovery: {report['error']}", file=sys.stderr)
         status = 2
-    report["load_average_at_end"] = load_average()
-    text = json.dumps(report, indent=2)
-    print(text)
-    if args.json:
-        args.json.write_text(text + "\n", encoding="utf-8")
+    publish_report(report, args.json)
     return status
 
 

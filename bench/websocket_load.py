@@ -52,6 +52,7 @@ from bench.ws_harness import (
     load_average,
     log_problems,
     log_size,
+    publish_report,
     raise_open_files_limit,
     time_to_service,
 )
@@ -423,11 +424,7 @@ def main(argv: list[str] | None = None) -> int:
         report["error"] = f"{type(error).__name__}: {error}"
         print(f"websocket_load: {report['error']}", file=sys.stderr)
         status = 1
-    report["load_average_at_end"] = load_average()
-    text = json.dumps(report, indent=2)
-    print(text)
-    if args.json:
-        args.json.write_text(text + "\n", encoding="utf-8")
+    publish_report(report, args.json)
     return status
 
 

@@ -23,6 +23,7 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
@@ -117,6 +118,15 @@ def latency_ms(seconds: list[float]) -> dict[str, float | int | None]:
 def load_average() -> str:
     """The 1, 5 and 15 minute load averages, as `uptime` shows them: another process may be using the CPU."""
     return " ".join(Path("/proc/loadavg").read_text(encoding="ascii").split()[:3])
+
+
+def publish_report(report: dict[str, Any], json_path: Path | None) -> None:
+    """Close the report with the load average, print it as JSON, and write it to `json_path` if one was given."""
+    report["load_average_at_end"] = load_average()
+    text = json.dumps(report, indent=2)
+    print(text)
+    if json_path:
+        json_path.write_text(text + "\n", encoding="utf-8")
 
 
 def raise_open_files_limit() -> int:

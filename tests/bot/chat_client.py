@@ -43,3 +43,8 @@ def until(ws, predicate: Callable[[Frame], bool], limit: int = 50) -> tuple[Fram
 
 def is_type(kind: str, **fields: Any) -> Callable[[Frame], bool]:
     return lambda frame: frame.get("type") == kind and all(frame.get(k) == v for k, v in fields.items())
+
+
+def store_of(client):
+    """The conversation store behind a TestClient's app."""
+    return client.app.state.services.store

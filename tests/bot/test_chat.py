@@ -7,17 +7,7 @@ from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from bot.protocol import max_frame_bytes
-from tests.bot.chat_client import hello, is_type, say, until
-
-
-@pytest.fixture
-def client(make_app):
-    with TestClient(make_app()) as client:
-        yield client
-
-
-def store_of(client):
-    return client.app.state.services.store
+from tests.bot.chat_client import hello, is_type, say, store_of, until
 
 
 def test_new_conversation_gets_welcome_greeting_and_state(client):

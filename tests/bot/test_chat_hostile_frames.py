@@ -11,19 +11,9 @@ from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from bot.protocol import MAX_CLIENT_MSG_ID, MAX_SEQ, max_frame_bytes
-from tests.bot.chat_client import hello, is_type, say, until
+from tests.bot.chat_client import hello, is_type, say, store_of, until
 
 EMOJI = "\U0001f600"
-
-
-@pytest.fixture
-def client(make_app):
-    with TestClient(make_app()) as client:
-        yield client
-
-
-def store_of(client):
-    return client.app.state.services.store
 
 
 def opened(ws) -> str:
